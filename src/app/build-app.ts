@@ -1,0 +1,72 @@
+// The composition root's second half: a Fastify instance with docs, the error handler, auth and
+// every capability's routes. Tests call buildApp and use inject; the server main listens.
+
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { installErrorHandling, makeAuthGuard } from '../platform/http.ts';
+import { loggerOptions } from '../platform/log.ts';
+import type { AppContext } from './context.ts';
+import { registryRoutes } from '../registry/routes.ts';
+import { credentialRoutes } from '../credentials/routes.ts';
+import { confirmationRoutes } from '../confirmation/routes.ts';
+
+export const API_VERSION = '0.1.0';
+
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(ctx.config.logLevel),
+    disableRequestLogging: !ctx.config.accessLog,
+    bodyLimit: 4 * 1024 * 1024,
+    genReqId: () => crypto.randomUUID(),
+  });
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.decorateRequest('principal', null);
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'onshi — オンライン資格確認 API',
+        version: API_VERSION,
+        description:
+          'Online eligibility verification: insurers keep the registry, facilities confirm eligibility. ' +
+          'Authenticate with `Authorization: Bearer <token>`. Every error has a stable `code` and messages in English (`message`) and Japanese (`messageJa`).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+      tags: [
+        { name: 'registry', description: 'Insurers and facilities' },
+        { name: 'members', description: "An insurer's members and their eligibility periods" },
+        { name: 'credentials', description: 'Bearer tokens (administrators)' },
+        { name: 'confirmation', description: 'Online eligibility confirmation at reception' },
+        { name: 'system', description: 'Health and documentation' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const auth = makeAuthGuard((token) => ctx.credentials.authenticate(token));
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and store check', security: [] } }, async (_request, reply) => {
+    try {
+      await ctx.database.db.selectFrom('insurers').select('insurer_number').limit(1).execute();
+      return { status: 'ok', version: API_VERSION, database: ctx.database.dialect, usageEvents: ctx.recorder.stats };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', version: API_VERSION, database: ctx.database.dialect });
+    }
+  });
+  if (ctx.config.benchRoutes) {
+    // The benchmark's reference: the same server answering a fixed body of a confirmation's size.
+    const fixed = { result: 'valid', confirmationId: '00000000-0000-0000-0000-000000000000', asOf: '2024-11-25', member: { insurerNumber: '06139993', name: '見本　太郎' } };
+    app.post('/bench/fixed', { schema: { hide: true } }, async () => fixed);
+  }
+
+  await app.register(registryRoutes, { registry: ctx.registry, auth });
+  await app.register(credentialRoutes, { credentials: ctx.credentials, auth });
+  await app.register(confirmationRoutes, { confirmation: ctx.confirmation, auth });
+  return app;
+}

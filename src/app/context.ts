@@ -1,0 +1,48 @@
+// The composition root's first half: open the store, migrate, and wire the services. HTTP, the CLI
+// and jobs all run on one context, so every entry point calls the same services.
+
+import type { Config } from '../platform/config.ts';
+import { openDatabase, type DatabaseHandle } from '../platform/db.ts';
+import { migrateToLatest } from '../migrations/index.ts';
+import { RegistryService } from '../registry/service.ts';
+import { CredentialService } from '../credentials/service.ts';
+import { ConfirmationService } from '../confirmation/service.ts';
+import { UsageRecorder } from '../confirmation/usage-recorder.ts';
+
+export interface AppContext {
+  config: Config;
+  database: DatabaseHandle;
+  recorder: UsageRecorder;
+  registry: RegistryService;
+  credentials: CredentialService;
+  confirmation: ConfirmationService;
+  close(): Promise<void>;
+}
+
+export async function createContext(config: Config, options: { clock?: () => Date } = {}): Promise<AppContext> {
+  const database = openDatabase(config.databaseUrl);
+  try {
+    await migrateToLatest(database.db, database.dialect);
+    const linkSecret = await RegistryService.resolveLinkSecret(database.db, config.linkSecret);
+    const registry = new RegistryService(database.db, linkSecret);
+    const credentials = new CredentialService(database.db);
+    await credentials.ensureBootstrapAdmin(config.adminToken);
+    const recorder = new UsageRecorder(database.db, config.groupCommitMaxBatch);
+    const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock);
+    return {
+      config,
+      database,
+      recorder,
+      registry,
+      credentials,
+      confirmation,
+      async close() {
+        await recorder.flush();
+        await database.close();
+      },
+    };
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+}

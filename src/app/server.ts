@@ -1,0 +1,31 @@
+// The server main: context, demo data on first run, HTTP, and a clean shutdown that commits every
+// pending usage event before the process exits.
+
+import type { Config } from '../platform/config.ts';
+import { buildApp } from './build-app.ts';
+import { createContext } from './context.ts';
+import { loadDemoDataIfEmpty } from './demo.ts';
+
+export async function serve(config: Config, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
+  const ctx = await createContext(config);
+  const demo = config.demoData ? await loadDemoDataIfEmpty(ctx) : undefined;
+  const app = await buildApp(ctx);
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await ctx.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const address = await app.listen({ host: config.host, port: config.port });
+  const base = address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  out('');
+  out(`onshi is running at ${base}  (store: ${ctx.database.description})`);
+  out(`  API docs   ${base}/docs      OpenAPI ${base}/openapi.json      health ${base}/health`);
+  if (demo) for (const line of demo) out(line);
+  out('');
+}

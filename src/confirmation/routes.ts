@@ -1,0 +1,80 @@
+// Confirmation routes for facility terminals.
+
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requireKind } from '../platform/auth.ts';
+import { principalOf, type AuthGuard } from '../platform/http.ts';
+import { errorResponses, FieldErrorSchema } from '../registry/schemas.ts';
+import { bodyObject } from '../registry/routes.ts';
+import type { ConfirmationService } from './service.ts';
+import { invalidReasons } from './rules.ts';
+
+const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()]);
+
+const EligibilityRecordSchema = Type.Object({
+  insurerNumber: Type.String(),
+  insurerName: Type.String(),
+  symbol: Type.String(),
+  number: Type.String(),
+  branch: Type.String(),
+  relationship: Type.String(),
+  name: Type.String(),
+  nameKana: Type.String(),
+  birthDate: Type.String(),
+  sex: Type.String(),
+  address: Type.String(),
+  postalCode: Nullable(Type.String()),
+  qualifiedFrom: Type.String(),
+  lostOn: Nullable(Type.String()),
+  copayRate: Type.Integer(),
+  paperCardIssuedOn: Nullable(Type.String()),
+  paperCardExpiresOn: Nullable(Type.String()),
+  validFrom: Type.String(),
+});
+
+// One object schema for the three answers keeps serialisation on the fast path.
+const ConfirmationAnswerSchema = Type.Object({
+  result: Type.String({ description: 'valid 有効 | invalid 無効 | error エラー' }),
+  confirmationId: Type.String({ description: 'Id of the recorded usage event' }),
+  asOf: Type.Optional(Type.String()),
+  member: Type.Optional(EligibilityRecordSchema),
+  reason: Type.Optional(Type.String({ description: invalidReasons.join(' | ') })),
+  details: Type.Optional(Type.Record(Type.String(), Type.String())),
+  newEligibilityExists: Type.Optional(Type.Boolean({ description: '無効（新しい資格あり）' })),
+  code: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  messageJa: Type.Optional(Type.String()),
+  errors: Type.Optional(Type.Array(FieldErrorSchema)),
+});
+
+export const confirmationRoutes: FastifyPluginAsync<{ confirmation: ConfirmationService; auth: AuthGuard }> = async (plugin, { confirmation, auth }) => {
+  const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post('/v1/confirmations', {
+    preHandler: auth('facility'),
+    schema: {
+      tags: ['confirmation'],
+      summary: 'Confirm eligibility by insurance-card numbers (被保険者証情報による資格確認)',
+      description:
+        'Answers `valid` with the record as of `asOf` (default today in JST), `invalid` with a reason, or `error` (HTTP 400) naming each missing or malformed field. ' +
+        'Every answer is recorded as a usage event before it is sent.',
+      body: Type.Object({
+        insurerNumber: Type.String({ examples: ['06139993'] }),
+        symbol: Type.Optional(Type.String({ description: '記号 (empty or absent when the card has none)' })),
+        number: Type.String({ description: '番号' }),
+        branch: Type.Optional(Type.String({ description: '枝番 (absent when the card has none)' })),
+        birthDate: Type.String({ examples: ['1980-04-01'] }),
+        asOf: Type.Optional(Type.String({ description: 'Date to confirm (default: today in JST)' })),
+      }),
+      response: { 200: ConfirmationAnswerSchema, 400: ConfirmationAnswerSchema, 401: errorResponses[401], 403: errorResponses[403] },
+    },
+    // Field problems are the service's to report (as an `error` answer that is itself recorded).
+    attachValidation: true,
+    handler: async (request, reply) => {
+      const facility = requireKind(principalOf(request), 'facility');
+      const answer = await confirmation.confirmByCardNumbers(facility.facilityCode, bodyObject(request.body));
+      return reply.status(answer.result === 'error' ? 400 : 200).send(answer);
+    },
+  });
+};

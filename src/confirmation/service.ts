@@ -1,0 +1,136 @@
+// Online confirmation by insurance-card numbers (被保険者証情報による資格確認). Every answered
+// confirmation, whatever its result, is a usage event committed before the answer goes out.
+
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../platform/db.ts';
+import { errorCatalogue, type FieldError } from '../platform/errors.ts';
+import { jstDateOf, todayJst } from '../platform/time.ts';
+import type { RegistryService } from '../registry/service.ts';
+import { findCandidates } from './repository.ts';
+import { decideEligibility, parseInquiry, type Candidate, type InvalidReason } from './rules.ts';
+import type { UsageRecorder } from './usage-recorder.ts';
+
+export type ConfirmationMethod = 'insurance_card' | 'my_number_card';
+
+/** What a facility receives for a valid member: the record to import, never a My Number. */
+export interface EligibilityRecord {
+  insurerNumber: string;
+  insurerName: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  relationship: string;
+  name: string;
+  nameKana: string;
+  birthDate: string;
+  sex: string;
+  address: string;
+  postalCode: string | null;
+  qualifiedFrom: string;
+  lostOn: string | null;
+  copayRate: number;
+  paperCardIssuedOn: string | null;
+  paperCardExpiresOn: string | null;
+  /** Start of the eligibility period whose attributes these are. */
+  validFrom: string;
+}
+
+export const invalidReasonMessages: Record<InvalidReason, { ja: string; en: string }> = {
+  no_such_member: { ja: '該当する資格がありません。', en: 'No eligibility is registered under these card numbers.' },
+  birth_date_mismatch: { ja: '生年月日が一致しません。', en: 'The birth date does not match the registered one.' },
+  not_yet_started: { ja: '資格取得日より前です。', en: 'Eligibility has not started on this date.' },
+  eligibility_lost: { ja: '資格を喪失しています。', en: 'Eligibility was lost before this date.' },
+  paper_card_expired: { ja: '被保険者証の有効期限が切れています。', en: 'The paper insurance card has expired.' },
+  several_match: { ja: '複数の資格が該当します。枝番を指定してください。', en: 'Several members match; give the branch number.' },
+};
+
+export type ConfirmationAnswer =
+  | { result: 'valid'; confirmationId: string; asOf: string; member: EligibilityRecord }
+  | {
+      result: 'invalid';
+      confirmationId: string;
+      asOf: string;
+      reason: InvalidReason;
+      message: string;
+      messageJa: string;
+      details?: Record<string, string>;
+      /** 無効（新しい資格あり）: the person holds another eligibility on this date. */
+      newEligibilityExists?: boolean;
+    }
+  | { result: 'error'; confirmationId: string; code: 'ONSHI_CONFIRMATION_INVALID_INPUT'; message: string; messageJa: string; errors: FieldError[] };
+
+export function toEligibilityRecord(c: Candidate): EligibilityRecord {
+  const p = c.period;
+  return {
+    insurerNumber: c.insurerNumber,
+    insurerName: c.insurerName,
+    symbol: c.symbol,
+    number: c.number,
+    branch: c.branch,
+    relationship: c.relationship,
+    name: p.name,
+    nameKana: p.nameKana,
+    birthDate: p.birthDate,
+    sex: p.sex,
+    address: p.address,
+    postalCode: p.postalCode,
+    qualifiedFrom: c.qualifiedFrom,
+    lostOn: c.lostOn,
+    copayRate: p.copayRate,
+    paperCardIssuedOn: p.paperCardIssuedOn,
+    paperCardExpiresOn: p.paperCardExpiresOn,
+    validFrom: p.validFrom,
+  };
+}
+
+export class ConfirmationService {
+  constructor(
+    private readonly db: Db,
+    private readonly recorder: UsageRecorder,
+    private readonly registry: RegistryService,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Confirms by card numbers for a facility; resolves after the usage event is committed. */
+  async confirmByCardNumbers(facilityCode: string, raw: Record<string, unknown>): Promise<ConfirmationAnswer> {
+    const now = this.clock();
+    const confirmationId = randomUUID();
+    const parsed = parseInquiry(raw, todayJst(now));
+    let answer: ConfirmationAnswer;
+    let insurerNumber: string | null = null;
+    let personId: string | null = null;
+    if ('errors' in parsed) {
+      const entry = errorCatalogue.ONSHI_CONFIRMATION_INVALID_INPUT;
+      answer = { result: 'error', confirmationId, code: 'ONSHI_CONFIRMATION_INVALID_INPUT', message: entry.en, messageJa: entry.ja, errors: parsed.errors };
+      if (!parsed.errors.some((e) => e.field === 'insurerNumber')) insurerNumber = raw.insurerNumber as string;
+    } else {
+      const { inquiry } = parsed;
+      insurerNumber = inquiry.insurerNumber;
+      const candidates = await findCandidates(this.db, inquiry, inquiry.asOf);
+      const decision = decideEligibility(inquiry, candidates);
+      personId = decision.candidate?.personId ?? null;
+      if (decision.result === 'valid') {
+        answer = { result: 'valid', confirmationId, asOf: inquiry.asOf, member: toEligibilityRecord(decision.candidate) };
+      } else {
+        const m = invalidReasonMessages[decision.reason];
+        answer = { result: 'invalid', confirmationId, asOf: inquiry.asOf, reason: decision.reason, message: m.en, messageJa: m.ja };
+        if (decision.details) answer.details = decision.details;
+        if (decision.reason === 'eligibility_lost' && decision.candidate) {
+          answer.newEligibilityExists = await this.registry.hasOtherEligibility(decision.candidate.personId, decision.candidate.memberId, inquiry.asOf);
+        }
+      }
+    }
+    await this.recorder.record({
+      confirmation_id: confirmationId,
+      occurred_at: now.toISOString(),
+      occurred_on: jstDateOf(now),
+      facility_code: facilityCode,
+      method: 'insurance_card',
+      result: answer.result,
+      reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
+      insurer_number: insurerNumber,
+      person_id: personId,
+    });
+    return answer;
+  }
+}

@@ -1,0 +1,128 @@
+// Credentials for terminals, insurer systems and administrators. A token is shown once, when it is
+// issued; only its hash is kept. ONSHI_ADMIN_TOKEN, when set, is an administrator credential so
+// that scripts can bootstrap a fresh installation.
+
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../platform/db.ts';
+import { nowIso } from '../platform/db.ts';
+import { facilityRoles, hashToken, newToken, type FacilityRole, type Principal } from '../platform/auth.ts';
+import { fieldError, OnshiError } from '../platform/errors.ts';
+import { findFacility, findInsurer } from '../registry/repository.ts';
+
+export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin';
+
+export interface CredentialView {
+  id: string;
+  kind: Principal['kind'];
+  role: string;
+  facilityCode: string | null;
+  insurerNumber: string | null;
+  label: string | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface IssueInput {
+  facilityCode?: unknown;
+  insurerNumber?: unknown;
+  role?: unknown;
+  admin?: unknown;
+  label?: unknown;
+}
+
+export class CredentialService {
+  constructor(private readonly db: Db) {}
+
+  /** Issues a credential for a facility (with a staff role), an insurer, or an administrator. */
+  async issue(input: IssueInput): Promise<CredentialView & { token: string }> {
+    const id = randomUUID();
+    const token = newToken();
+    const label = typeof input.label === 'string' && input.label.trim() !== '' ? input.label.trim().slice(0, 200) : null;
+    const base = { id, token_hash: hashToken(token), label, created_at: nowIso(), revoked_at: null };
+    const targets = [input.facilityCode, input.insurerNumber, input.admin === true ? true : undefined].filter((x) => x !== undefined);
+    if (targets.length !== 1) {
+      throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [fieldError('facilityCode', 'required', 'exactly one of facilityCode, insurerNumber or admin: true')] });
+    }
+    if (input.facilityCode !== undefined) {
+      const role = (input.role ?? 'reception') as FacilityRole;
+      if (!facilityRoles.includes(role)) {
+        throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [fieldError('role', 'not_allowed', facilityRoles.join('|'))] });
+      }
+      if (typeof input.facilityCode !== 'string' || !(await findFacility(this.db, input.facilityCode))) {
+        throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { code: input.facilityCode });
+      }
+      await this.db.insertInto('credentials').values({ ...base, kind: 'facility', facility_code: input.facilityCode, insurer_number: null, role }).execute();
+    } else if (input.insurerNumber !== undefined) {
+      if (input.role !== undefined && input.role !== 'insurer') {
+        throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [fieldError('role', 'not_allowed', 'insurer credentials have no staff role')] });
+      }
+      if (typeof input.insurerNumber !== 'string' || !(await findInsurer(this.db, input.insurerNumber))) {
+        throw new OnshiError('ONSHI_REGISTRY_INSURER_NOT_FOUND', { insurerNumber: input.insurerNumber });
+      }
+      await this.db.insertInto('credentials').values({ ...base, kind: 'insurer', facility_code: null, insurer_number: input.insurerNumber, role: 'insurer' }).execute();
+    } else {
+      await this.db.insertInto('credentials').values({ ...base, kind: 'admin', facility_code: null, insurer_number: null, role: 'admin' }).execute();
+    }
+    const view = await this.get(id);
+    return { ...view, token };
+  }
+
+  async get(id: string): Promise<CredentialView> {
+    const r = await this.db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) throw new OnshiError('ONSHI_CREDENTIAL_NOT_FOUND', { id });
+    return toView(r);
+  }
+
+  async list(filter: { facilityCode?: string; insurerNumber?: string; includeRevoked?: boolean } = {}): Promise<CredentialView[]> {
+    let q = this.db.selectFrom('credentials').selectAll().orderBy('created_at');
+    if (filter.facilityCode) q = q.where('facility_code', '=', filter.facilityCode);
+    if (filter.insurerNumber) q = q.where('insurer_number', '=', filter.insurerNumber);
+    if (!filter.includeRevoked) q = q.where('revoked_at', 'is', null);
+    return (await q.execute()).map(toView);
+  }
+
+  async revoke(id: string): Promise<CredentialView> {
+    const existing = await this.get(id);
+    if (existing.revokedAt === null) await this.db.updateTable('credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+    return this.get(id);
+  }
+
+  /** The principal behind a bearer token, or undefined for an unknown or revoked one. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const r = await this.db
+      .selectFrom('credentials')
+      .select(['id', 'kind', 'role', 'facility_code', 'insurer_number', 'revoked_at'])
+      .where('token_hash', '=', hashToken(token))
+      .executeTakeFirst();
+    if (!r || r.revoked_at !== null) return undefined;
+    if (r.kind === 'facility') return { kind: 'facility', credentialId: r.id, role: r.role as FacilityRole, facilityCode: r.facility_code! };
+    if (r.kind === 'insurer') return { kind: 'insurer', credentialId: r.id, role: 'insurer', insurerNumber: r.insurer_number! };
+    return { kind: 'admin', credentialId: r.id, role: 'admin' };
+  }
+
+  /** Makes the configured bootstrap token an administrator credential (replacing an earlier one). */
+  async ensureBootstrapAdmin(token: string | undefined): Promise<void> {
+    if (!token) return;
+    const hash = hashToken(token);
+    const existing = await this.db.selectFrom('credentials').select(['id', 'token_hash', 'revoked_at']).where('id', '=', BOOTSTRAP_ADMIN_ID).executeTakeFirst();
+    if (existing?.token_hash === hash && existing.revoked_at === null) return;
+    if (existing) await this.db.deleteFrom('credentials').where('id', '=', BOOTSTRAP_ADMIN_ID).execute();
+    await this.db
+      .insertInto('credentials')
+      .values({ id: BOOTSTRAP_ADMIN_ID, token_hash: hash, kind: 'admin', facility_code: null, insurer_number: null, role: 'admin', label: 'ONSHI_ADMIN_TOKEN', created_at: nowIso(), revoked_at: null })
+      .execute();
+  }
+}
+
+function toView(r: { id: string; kind: string; role: string; facility_code: string | null; insurer_number: string | null; label: string | null; created_at: string; revoked_at: string | null }): CredentialView {
+  return {
+    id: r.id,
+    kind: r.kind as Principal['kind'],
+    role: r.role,
+    facilityCode: r.facility_code,
+    insurerNumber: r.insurer_number,
+    label: r.label,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+  };
+}

@@ -1,0 +1,80 @@
+// Configuration from the environment, validated once at start and frozen. A bad value stops the
+// server with a message that names the variable, what it got and what it wants.
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  /** When set, an administrator credential with exactly this token exists (for bootstrap scripts). */
+  readonly adminToken: string | undefined;
+  /** Secret for the person link key (HMAC of the My Number); generated and kept in the database when unset. */
+  readonly linkSecret: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Log every request (method, route, status, time); off by default to keep the hot path lean. */
+  readonly accessLog: boolean;
+  /** Load the demo data set into an empty database at start. */
+  readonly demoData: boolean;
+  /** Register the benchmark reference route (a fixed response) — for bench/ only. */
+  readonly benchRoutes: boolean;
+  /** Group commit: the most usage events written in one transaction. */
+  readonly groupCommitMaxBatch: number;
+}
+
+export class ConfigError extends Error {
+  constructor(messages: string[]) {
+    super(`Invalid configuration:\n  - ${messages.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function bool(env: Record<string, string | undefined>, name: string, fallback: boolean, problems: string[]): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+  problems.push(`${name}=${JSON.stringify(v)}: expected true or false`);
+  return fallback;
+}
+
+function int(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number, problems: string[]): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${name}=${JSON.stringify(v)}: expected a whole number from ${min} to ${max}`);
+    return fallback;
+  }
+  return n;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const port = int(env, 'PORT', 8080, 0, 65535, problems);
+  const databaseUrl = env.ONSHI_DATABASE_URL || 'sqlite:./data/onshi.db';
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
+    problems.push(`ONSHI_DATABASE_URL=${JSON.stringify(databaseUrl.replace(/:[^:@/]*@/, ':***@'))}: expected sqlite:PATH or postgres://user@host:port/db`);
+  }
+  const adminToken = env.ONSHI_ADMIN_TOKEN || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) problems.push('ONSHI_ADMIN_TOKEN: must be at least 16 characters');
+  const linkSecret = env.ONSHI_LINK_SECRET || undefined;
+  if (linkSecret !== undefined && linkSecret.length < 32) problems.push('ONSHI_LINK_SECRET: must be at least 32 characters');
+  const logLevel = (env.ONSHI_LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`ONSHI_LOG_LEVEL=${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  const config: Config = {
+    host: env.HOST || '127.0.0.1',
+    port,
+    databaseUrl,
+    adminToken,
+    linkSecret,
+    logLevel,
+    accessLog: bool(env, 'ONSHI_ACCESS_LOG', false, problems),
+    demoData: bool(env, 'ONSHI_DEMO_DATA', true, problems),
+    benchRoutes: bool(env, 'ONSHI_BENCH_ROUTES', false, problems),
+    groupCommitMaxBatch: int(env, 'ONSHI_GROUP_COMMIT_MAX_BATCH', 2000, 1, 100_000, problems),
+    ...overrides,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}

@@ -1,0 +1,200 @@
+// The database: SQLite (better-sqlite3, WAL) as the embedded default, PostgreSQL in production. One
+// Kysely schema type and one set of migrations serve both. Dates are YYYY-MM-DD strings and
+// instants ISO strings on both dialects (type parsers below make PostgreSQL answer that way).
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, type Generated, type Transaction } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface InsurersTable {
+  insurer_number: string;
+  name: string;
+  kind: string;
+  created_at: string;
+}
+
+export interface FacilitiesTable {
+  code: string;
+  name: string;
+  type: string;
+  prefecture: string;
+  created_at: string;
+}
+
+export interface FacilityMonthlyClaimsTable {
+  facility_code: string;
+  month: string;
+  claims: number;
+}
+
+export interface CredentialsTable {
+  id: string;
+  token_hash: string;
+  kind: string;
+  facility_code: string | null;
+  insurer_number: string | null;
+  role: string;
+  label: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface PersonsTable {
+  id: string;
+  /** HMAC of the My Number under the server's link secret (a pseudonym like 機関別符号); never the number. */
+  link_key: string | null;
+  created_at: string;
+}
+
+export interface MembershipsTable {
+  id: string;
+  person_id: string;
+  insurer_number: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  relationship: string;
+  qualified_from: string;
+  /** 資格喪失日: the first day without eligibility; null while current. */
+  lost_on: string | null;
+  loss_reason: string | null;
+  loss_recorded_at: string | null;
+  loss_recorded_by: string | null;
+  created_at: string;
+}
+
+export interface EligibilityPeriodsTable {
+  id: string;
+  membership_id: string;
+  /** First day of the period (inclusive). */
+  valid_from: string;
+  /** First day after the period (exclusive); null while open. */
+  valid_until: string | null;
+  name: string;
+  name_kana: string;
+  birth_date: string;
+  sex: string;
+  address: string;
+  postal_code: string | null;
+  copay_rate: number;
+  limit_category: string | null;
+  paper_card_issued_on: string | null;
+  paper_card_expires_on: string | null;
+  recorded_at: string;
+  recorded_by: string | null;
+}
+
+export interface UsageEventsTable {
+  id: Generated<number>;
+  confirmation_id: string;
+  occurred_at: string;
+  /** JST calendar date of occurred_at: monthly statistics group on it. */
+  occurred_on: string;
+  facility_code: string;
+  method: string;
+  result: string;
+  reason: string | null;
+  insurer_number: string | null;
+  person_id: string | null;
+}
+
+export interface SystemSecretsTable {
+  name: string;
+  value: string;
+  created_at: string;
+}
+
+export interface Database {
+  insurers: InsurersTable;
+  facilities: FacilitiesTable;
+  facility_monthly_claims: FacilityMonthlyClaimsTable;
+  credentials: CredentialsTable;
+  persons: PersonsTable;
+  memberships: MembershipsTable;
+  eligibility_periods: EligibilityPeriodsTable;
+  usage_events: UsageEventsTable;
+  system_secrets: SystemSecretsTable;
+}
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  /** Where it lives, with no password (for logs). */
+  description: string;
+  close(): Promise<void>;
+}
+
+/** better-sqlite3 prepares a statement per call through Kysely; caching them saves most of a query's cost. */
+function withStatementCache(raw: SQLite.Database, capacity = 256) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+        cache.set(sql, stmt);
+        return stmt;
+      }
+      stmt = raw.prepare(sql);
+      cache.set(sql, stmt);
+      if (cache.size > capacity) cache.delete(cache.keys().next().value as string);
+      return stmt;
+    },
+  };
+}
+
+let pgParsersSet = false;
+function setPgTypeParsers() {
+  if (pgParsersSet) return;
+  pgParsersSet = true;
+  const types = pg.types;
+  types.setTypeParser(1082, (v: string) => v); // date → 'YYYY-MM-DD'
+  types.setTypeParser(1184, (v: string) => new Date(v).toISOString()); // timestamptz → ISO
+  types.setTypeParser(1114, (v: string) => new Date(`${v}Z`).toISOString()); // timestamp
+  types.setTypeParser(20, (v: string) => Number(v)); // int8: counts and ids stay below 2^53
+}
+
+export function describeDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
+export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const raw = new SQLite(path);
+    raw.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a committed transaction survives a crash of the process (what the
+    // group-commit promise relies on); only a power loss can roll back the last commits.
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+    raw.pragma('busy_timeout = 5000');
+    raw.pragma('cache_size = -65536');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+    return { db, dialect: 'sqlite', description: `sqlite:${path}`, close: () => db.destroy() };
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    setPgTypeParsers();
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', description: describeDatabaseUrl(url), close: () => db.destroy() };
+  }
+  throw new Error(`Unsupported database URL: ${describeDatabaseUrl(url)} (use sqlite:PATH or postgres://…)`);
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** Splits rows into chunks that keep a multi-row statement under both dialects' parameter limits. */
+export function* chunks<T>(rows: readonly T[], columnsPerRow: number, maxParameters = 30_000): Generator<T[]> {
+  const size = Math.max(1, Math.floor(maxParameters / columnsPerRow));
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}

@@ -1,0 +1,228 @@
+// Registry storage. Every function takes the database (or a transaction) first.
+
+import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
+import { chunks } from '../platform/db.ts';
+import type { PeriodRecord } from '../confirmation/rules.ts';
+
+export interface InsurerRow {
+  insurerNumber: string;
+  name: string;
+  kind: string;
+  createdAt: string;
+}
+
+export interface FacilityRow {
+  code: string;
+  name: string;
+  type: string;
+  prefecture: string;
+  createdAt: string;
+}
+
+export async function insertInsurer(db: Db, row: InsurerRow): Promise<void> {
+  await db.insertInto('insurers').values({ insurer_number: row.insurerNumber, name: row.name, kind: row.kind, created_at: row.createdAt }).execute();
+}
+
+export async function findInsurer(db: Db, insurerNumber: string): Promise<InsurerRow | undefined> {
+  const r = await db.selectFrom('insurers').selectAll().where('insurer_number', '=', insurerNumber).executeTakeFirst();
+  return r && { insurerNumber: r.insurer_number, name: r.name, kind: r.kind, createdAt: r.created_at };
+}
+
+export async function listInsurers(db: Db): Promise<InsurerRow[]> {
+  const rows = await db.selectFrom('insurers').selectAll().orderBy('insurer_number').execute();
+  return rows.map((r) => ({ insurerNumber: r.insurer_number, name: r.name, kind: r.kind, createdAt: r.created_at }));
+}
+
+export async function insertInsurers(db: Db, rows: readonly InsurerRow[]): Promise<void> {
+  for (const chunk of chunks(rows, 4)) {
+    await db
+      .insertInto('insurers')
+      .values(chunk.map((r) => ({ insurer_number: r.insurerNumber, name: r.name, kind: r.kind, created_at: r.createdAt })))
+      .execute();
+  }
+}
+
+export async function insertFacilities(db: Db, rows: readonly FacilityRow[]): Promise<void> {
+  for (const chunk of chunks(rows, 5)) {
+    await db
+      .insertInto('facilities')
+      .values(chunk.map((r) => ({ code: r.code, name: r.name, type: r.type, prefecture: r.prefecture, created_at: r.createdAt })))
+      .execute();
+  }
+}
+
+export async function findFacility(db: Db, code: string): Promise<FacilityRow | undefined> {
+  const r = await db.selectFrom('facilities').selectAll().where('code', '=', code).executeTakeFirst();
+  return r && { code: r.code, name: r.name, type: r.type, prefecture: r.prefecture, createdAt: r.created_at };
+}
+
+export async function listFacilities(db: Db, filter: { prefecture?: string; type?: string; limit: number; after?: string }): Promise<FacilityRow[]> {
+  let q = db.selectFrom('facilities').selectAll().orderBy('code').limit(filter.limit);
+  if (filter.prefecture) q = q.where('prefecture', '=', filter.prefecture);
+  if (filter.type) q = q.where('type', '=', filter.type);
+  if (filter.after) q = q.where('code', '>', filter.after);
+  const rows = await q.execute();
+  return rows.map((r) => ({ code: r.code, name: r.name, type: r.type, prefecture: r.prefecture, createdAt: r.created_at }));
+}
+
+export async function upsertMonthlyClaims(db: Db, rows: readonly { facilityCode: string; month: string; claims: number }[]): Promise<void> {
+  for (const chunk of chunks(rows, 3)) {
+    await db
+      .insertInto('facility_monthly_claims')
+      .values(chunk.map((r) => ({ facility_code: r.facilityCode, month: r.month, claims: r.claims })))
+      .onConflict((oc) => oc.columns(['facility_code', 'month']).doUpdateSet((eb) => ({ claims: eb.ref('excluded.claims') })))
+      .execute();
+  }
+}
+
+export async function monthlyClaims(db: Db, facilityCode: string): Promise<{ month: string; claims: number }[]> {
+  return db.selectFrom('facility_monthly_claims').select(['month', 'claims']).where('facility_code', '=', facilityCode).orderBy('month').execute();
+}
+
+// Persons, memberships and eligibility periods.
+
+export async function insertPersons(db: Db, rows: readonly { id: string; linkKey: string | null; createdAt: string }[]): Promise<void> {
+  for (const chunk of chunks(rows, 3)) {
+    await db.insertInto('persons').values(chunk.map((r) => ({ id: r.id, link_key: r.linkKey, created_at: r.createdAt }))).execute();
+  }
+}
+
+export async function findPersonByLinkKey(db: Db, linkKey: string): Promise<string | undefined> {
+  const r = await db.selectFrom('persons').select('id').where('link_key', '=', linkKey).executeTakeFirst();
+  return r?.id;
+}
+
+export async function personExists(db: Db, id: string): Promise<boolean> {
+  return (await db.selectFrom('persons').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+}
+
+export async function insertMemberships(db: Db, rows: readonly MembershipsTable[]): Promise<void> {
+  for (const chunk of chunks(rows, 13)) await db.insertInto('memberships').values(chunk).execute();
+}
+
+export async function insertPeriods(db: Db, rows: readonly EligibilityPeriodsTable[]): Promise<void> {
+  for (const chunk of chunks(rows, 16)) await db.insertInto('eligibility_periods').values(chunk).execute();
+}
+
+export interface MembershipRow {
+  memberId: string;
+  personId: string;
+  insurerNumber: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  relationship: string;
+  qualifiedFrom: string;
+  lostOn: string | null;
+  lossReason: string | null;
+  createdAt: string;
+}
+
+function toMembership(r: Pick<MembershipsTable, 'id' | 'person_id' | 'insurer_number' | 'symbol' | 'number' | 'branch' | 'relationship' | 'qualified_from' | 'lost_on' | 'loss_reason' | 'created_at'>): MembershipRow {
+  return {
+    memberId: r.id,
+    personId: r.person_id,
+    insurerNumber: r.insurer_number,
+    symbol: r.symbol,
+    number: r.number,
+    branch: r.branch,
+    relationship: r.relationship,
+    qualifiedFrom: r.qualified_from,
+    lostOn: r.lost_on,
+    lossReason: r.loss_reason,
+    createdAt: r.created_at,
+  };
+}
+
+export interface StoredPeriod extends PeriodRecord {
+  id: string;
+  recordedAt: string;
+  recordedBy: string | null;
+}
+
+export function toPeriod(r: EligibilityPeriodsTable): StoredPeriod {
+  return {
+    id: r.id,
+    validFrom: r.valid_from,
+    validUntil: r.valid_until,
+    name: r.name,
+    nameKana: r.name_kana,
+    birthDate: r.birth_date,
+    sex: r.sex,
+    address: r.address,
+    postalCode: r.postal_code,
+    copayRate: r.copay_rate,
+    limitCategory: r.limit_category,
+    paperCardIssuedOn: r.paper_card_issued_on,
+    paperCardExpiresOn: r.paper_card_expires_on,
+    recordedAt: r.recorded_at,
+    recordedBy: r.recorded_by,
+  };
+}
+
+export async function findMembership(db: Db, memberId: string): Promise<MembershipRow | undefined> {
+  const r = await db.selectFrom('memberships').selectAll().where('id', '=', memberId).executeTakeFirst();
+  return r && toMembership(r);
+}
+
+export async function findMembershipByNumbers(db: Db, key: { insurerNumber: string; symbol: string; number: string; branch: string }): Promise<MembershipRow | undefined> {
+  const r = await db
+    .selectFrom('memberships')
+    .selectAll()
+    .where('insurer_number', '=', key.insurerNumber)
+    .where('symbol', '=', key.symbol)
+    .where('number', '=', key.number)
+    .where('branch', '=', key.branch)
+    .executeTakeFirst();
+  return r && toMembership(r);
+}
+
+/** The keys among `keys` that already exist (bulk duplicate check). Keys are `insurer\tsymbol\tnumber\tbranch`. */
+export async function existingMembershipKeys(db: Db, insurerNumber: string, keys: readonly { symbol: string; number: string; branch: string }[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const chunk of chunks(keys, 1, 900)) {
+    const rows = await db
+      .selectFrom('memberships')
+      .select(['symbol', 'number', 'branch'])
+      .where('insurer_number', '=', insurerNumber)
+      .where('number', 'in', [...new Set(chunk.map((k) => k.number))])
+      .execute();
+    for (const r of rows) found.add(`${r.symbol}\t${r.number}\t${r.branch}`);
+  }
+  return found;
+}
+
+export async function membershipsOfInsurer(db: Db, insurerNumber: string, filter: { symbol?: string; number?: string; limit: number; after?: string }): Promise<MembershipRow[]> {
+  let q = db.selectFrom('memberships').selectAll().where('insurer_number', '=', insurerNumber).orderBy('id').limit(filter.limit);
+  if (filter.symbol !== undefined) q = q.where('symbol', '=', filter.symbol);
+  if (filter.number !== undefined) q = q.where('number', '=', filter.number);
+  if (filter.after) q = q.where('id', '>', filter.after);
+  return (await q.execute()).map(toMembership);
+}
+
+export async function periodsOf(db: Db, memberId: string): Promise<StoredPeriod[]> {
+  const rows = await db.selectFrom('eligibility_periods').selectAll().where('membership_id', '=', memberId).orderBy('valid_from').orderBy('recorded_at').execute();
+  return rows.map(toPeriod);
+}
+
+export async function closePeriod(db: Db, periodId: string, validUntil: string): Promise<void> {
+  await db.updateTable('eligibility_periods').set({ valid_until: validUntil }).where('id', '=', periodId).execute();
+}
+
+export async function setMembershipLoss(db: Db, memberId: string, loss: { lostOn: string; lossReason: string; recordedAt: string; recordedBy: string }): Promise<void> {
+  await db
+    .updateTable('memberships')
+    .set({ lost_on: loss.lostOn, loss_reason: loss.lossReason, loss_recorded_at: loss.recordedAt, loss_recorded_by: loss.recordedBy })
+    .where('id', '=', memberId)
+    .execute();
+}
+
+export async function otherMembershipsOfPerson(db: Db, personId: string, exceptMemberId: string): Promise<MembershipRow[]> {
+  const rows = await db.selectFrom('memberships').selectAll().where('person_id', '=', personId).where('id', '!=', exceptMemberId).execute();
+  return rows.map(toMembership);
+}
+
+export async function countMembers(db: Db): Promise<number> {
+  const r = await db.selectFrom('memberships').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}

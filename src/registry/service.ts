@@ -1,0 +1,502 @@
+// Registry service: insurers and facilities (administrators) and members (each insurer its own).
+// Eligibility history is never overwritten: a change closes the current period and opens a new one.
+
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
+import { nowIso } from '../platform/db.ts';
+import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
+import { isIsoDate, todayJst } from '../platform/time.ts';
+import { periodForDate } from '../confirmation/rules.ts';
+import * as repo from './repository.ts';
+import type { ImportRow } from './import.ts';
+
+export interface ImportReport {
+  rows: number;
+  added: number;
+  changed: number;
+  terminated: number;
+  seconds: number;
+}
+import {
+  attributeFields,
+  insurerKindAgreesWithNumber,
+  insurerKinds,
+  isNonEmptyText,
+  lossReasons,
+  prefectureName,
+  validateAttributes,
+  validateFacility,
+  validateInsurerNumber,
+  validateCardNumbers,
+  validateNewMember,
+  type InsurerKind,
+  type MemberAttributes,
+} from './rules.ts';
+
+export interface MemberView {
+  memberId: string;
+  personId: string;
+  insurerNumber: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  relationship: string;
+  qualifiedFrom: string;
+  lostOn: string | null;
+  lossReason: string | null;
+  /** The attributes as of the date asked (or the latest known). */
+  validFrom: string;
+  validUntil: string | null;
+  name: string;
+  nameKana: string;
+  birthDate: string;
+  sex: string;
+  address: string;
+  postalCode: string | null;
+  copayRate: number;
+  limitCategory: string | null;
+  paperCardIssuedOn: string | null;
+  paperCardExpiresOn: string | null;
+}
+
+export interface MemberWithHistory extends MemberView {
+  history: repo.StoredPeriod[];
+}
+
+function invalid(errors: FieldError[]): never {
+  throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors });
+}
+
+/** A validated new-member row ready to write (shared by single add, import and the seeder). */
+export interface PreparedMember {
+  membership: MembershipsTable;
+  period: EligibilityPeriodsTable;
+  /** A person to create with the membership; absent when the membership joins an existing person. */
+  newPerson?: { id: string; linkKey: string | null; createdAt: string };
+}
+
+export function attributesToPeriodColumns(a: MemberAttributes): Omit<EligibilityPeriodsTable, 'id' | 'membership_id' | 'valid_from' | 'valid_until' | 'recorded_at' | 'recorded_by'> {
+  return {
+    name: a.name,
+    name_kana: a.nameKana,
+    birth_date: a.birthDate,
+    sex: a.sex,
+    address: a.address,
+    postal_code: a.postalCode ?? null,
+    copay_rate: a.copayRate,
+    limit_category: a.limitCategory ?? null,
+    paper_card_issued_on: a.paperCardIssuedOn ?? null,
+    paper_card_expires_on: a.paperCardExpiresOn ?? null,
+  };
+}
+
+/** Default 一部負担割合 when the insurer gives none: 20% under 6 (未就学) and 70–74, else 30%. */
+export function defaultCopayRate(birthDate: string, asOf: string, kind?: string): number {
+  if (kind === 'koki_korei') return 10;
+  const age = ageOn(birthDate, asOf);
+  if (age < 6 || (age >= 70 && age < 75)) return 20;
+  return 30;
+}
+
+/** Age in whole years on a date (a person born on 29 Feb gets a year older on 1 Mar in common years). */
+export function ageOn(birthDate: string, date: string): number {
+  let age = Number(date.slice(0, 4)) - Number(birthDate.slice(0, 4));
+  if (date.slice(5) < birthDate.slice(5)) age--;
+  return age;
+}
+
+export class RegistryService {
+  constructor(
+    readonly db: Db,
+    private readonly linkSecret: string,
+  ) {}
+
+  /** The server's link secret: from configuration, else generated once and kept in the database. */
+  static async resolveLinkSecret(db: Db, configured: string | undefined): Promise<string> {
+    if (configured) return configured;
+    const existing = await db.selectFrom('system_secrets').select('value').where('name', '=', 'link_secret').executeTakeFirst();
+    if (existing) return existing.value;
+    await db
+      .insertInto('system_secrets')
+      .values({ name: 'link_secret', value: randomBytes(32).toString('base64url'), created_at: nowIso() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const row = await db.selectFrom('system_secrets').select('value').where('name', '=', 'link_secret').executeTakeFirstOrThrow();
+    return row.value;
+  }
+
+  /** The pseudonymous link key of a My Number: the number itself is never stored. */
+  linkKeyOf(myNumber: string): string {
+    return createHmac('sha256', this.linkSecret).update(myNumber).digest('base64url');
+  }
+
+  // Insurers
+
+  async createInsurer(input: { insurerNumber?: unknown; name?: unknown; kind?: unknown }): Promise<repo.InsurerRow> {
+    const errors: FieldError[] = [];
+    const numberError = validateInsurerNumber(input.insurerNumber);
+    if (numberError) errors.push(numberError);
+    if (!isNonEmptyText(input.name, 200)) errors.push(fieldError('name', input.name ? 'format' : 'required'));
+    if (!insurerKinds.includes(input.kind as InsurerKind)) errors.push(fieldError('kind', input.kind ? 'not_allowed' : 'required', insurerKinds.join('|')));
+    else if (!numberError && !insurerKindAgreesWithNumber(input.kind as InsurerKind, input.insurerNumber as string)) {
+      errors.push(fieldError('insurerNumber', 'mismatch', '6-digit numbers are municipal NHI (kokuho)'));
+    }
+    if (errors.length) invalid(errors);
+    const row = { insurerNumber: input.insurerNumber as string, name: (input.name as string).trim(), kind: input.kind as string, createdAt: nowIso() };
+    if (await repo.findInsurer(this.db, row.insurerNumber)) throw new OnshiError('ONSHI_REGISTRY_INSURER_EXISTS', { insurerNumber: row.insurerNumber });
+    await repo.insertInsurer(this.db, row);
+    return row;
+  }
+
+  async getInsurer(insurerNumber: string): Promise<repo.InsurerRow> {
+    const insurer = await repo.findInsurer(this.db, insurerNumber);
+    if (!insurer) throw new OnshiError('ONSHI_REGISTRY_INSURER_NOT_FOUND', { insurerNumber });
+    return insurer;
+  }
+
+  listInsurers(): Promise<repo.InsurerRow[]> {
+    return repo.listInsurers(this.db);
+  }
+
+  // Facilities
+
+  async createFacility(input: { code?: unknown; name?: unknown; type?: unknown; prefecture?: unknown }): Promise<repo.FacilityRow & { prefectureName: string }> {
+    const errors = validateFacility(input);
+    if (errors.length) invalid(errors);
+    const code = input.code as string;
+    const row = { code, name: (input.name as string).trim(), type: input.type as string, prefecture: code.slice(0, 2), createdAt: nowIso() };
+    if (await repo.findFacility(this.db, code)) throw new OnshiError('ONSHI_REGISTRY_FACILITY_EXISTS', { code });
+    await repo.insertFacilities(this.db, [row]);
+    return { ...row, prefectureName: prefectureName(row.prefecture)! };
+  }
+
+  async getFacility(code: string): Promise<repo.FacilityRow & { prefectureName: string; monthlyClaims: { month: string; claims: number }[] }> {
+    const f = await repo.findFacility(this.db, code);
+    if (!f) throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { code });
+    return { ...f, prefectureName: prefectureName(f.prefecture)!, monthlyClaims: await repo.monthlyClaims(this.db, code) };
+  }
+
+  listFacilities(filter: { prefecture?: string; type?: string; limit?: number; after?: string }): Promise<repo.FacilityRow[]> {
+    return repo.listFacilities(this.db, { ...filter, limit: Math.min(filter.limit ?? 100, 1000) });
+  }
+
+  /** レセプト件数 per month, which the incentive programmes use as their denominator. */
+  async setMonthlyClaims(code: string, entries: { month?: unknown; claims?: unknown }[]): Promise<void> {
+    await this.getFacility(code);
+    const errors: FieldError[] = [];
+    entries.forEach((e, i) => {
+      if (typeof e.month !== 'string' || !/^\d{4}-(0[1-9]|1[0-2])$/.test(e.month)) errors.push(fieldError(`[${i}].month`, 'format', 'YYYY-MM'));
+      if (!Number.isInteger(e.claims) || (e.claims as number) < 0) errors.push(fieldError(`[${i}].claims`, 'out_of_range', 'a whole number ≥ 0'));
+    });
+    if (errors.length) invalid(errors);
+    await repo.upsertMonthlyClaims(this.db, entries.map((e) => ({ facilityCode: code, month: e.month as string, claims: e.claims as number })));
+  }
+
+  // Members
+
+  /**
+   * Validates a member body and builds its rows. Person linking: `personId` joins a known person;
+   * `myNumber` finds or creates the person by link key (the number is dropped here); neither makes a
+   * new person. `pendingLinks` lets a bulk import link two rows of the same file to one person.
+   */
+  async prepareMember(
+    insurerNumber: string,
+    insurerKind: string,
+    input: Record<string, unknown>,
+    actor: string,
+    db: Db = this.db,
+    pendingLinks?: Map<string, string>,
+  ): Promise<{ prepared: PreparedMember } | { errors: FieldError[] }> {
+    const body: Record<string, unknown> = { ...input };
+    if (body.copayRate === undefined && isIsoDate(body.birthDate) && isIsoDate(body.qualifiedFrom)) {
+      body.copayRate = defaultCopayRate(body.birthDate, body.qualifiedFrom, insurerKind);
+    }
+    const errors = validateNewMember(body);
+    if (errors.length) return { errors };
+    const now = nowIso();
+    let personId: string;
+    let newPerson: PreparedMember['newPerson'];
+    if (typeof body.personId === 'string' && body.personId !== '') {
+      if (!(await repo.personExists(db, body.personId))) return { errors: [fieldError('personId', 'not_allowed', 'no such person')] };
+      personId = body.personId;
+    } else if (typeof body.myNumber === 'string' && body.myNumber !== '') {
+      const linkKey = this.linkKeyOf(body.myNumber);
+      const known = pendingLinks?.get(linkKey) ?? (await repo.findPersonByLinkKey(db, linkKey));
+      if (known) personId = known;
+      else {
+        personId = randomUUID();
+        newPerson = { id: personId, linkKey, createdAt: now };
+        pendingLinks?.set(linkKey, personId);
+      }
+    } else {
+      personId = randomUUID();
+      newPerson = { id: personId, linkKey: null, createdAt: now };
+    }
+    const memberId = randomUUID();
+    const a = body as unknown as MemberAttributes & { symbol?: string; number: string; branch: string; relationship: string; qualifiedFrom: string };
+    return {
+      prepared: {
+        newPerson,
+        membership: {
+          id: memberId,
+          person_id: personId,
+          insurer_number: insurerNumber,
+          symbol: a.symbol ?? '',
+          number: a.number,
+          branch: a.branch,
+          relationship: a.relationship,
+          qualified_from: a.qualifiedFrom,
+          lost_on: null,
+          loss_reason: null,
+          loss_recorded_at: null,
+          loss_recorded_by: null,
+          created_at: now,
+        },
+        period: {
+          id: randomUUID(),
+          membership_id: memberId,
+          valid_from: a.qualifiedFrom,
+          valid_until: null,
+          ...attributesToPeriodColumns(a),
+          recorded_at: now,
+          recorded_by: actor,
+        },
+      },
+    };
+  }
+
+  /** Writes prepared members (persons first); used by add, import and the seeder. */
+  static async writePrepared(db: Db, rows: readonly PreparedMember[]): Promise<void> {
+    const persons = rows.flatMap((r) => (r.newPerson ? [r.newPerson] : []));
+    await repo.insertPersons(db, persons);
+    await repo.insertMemberships(db, rows.map((r) => r.membership));
+    await repo.insertPeriods(db, rows.map((r) => r.period));
+  }
+
+  async addMember(insurerNumber: string, input: Record<string, unknown>, actor: string): Promise<MemberView> {
+    const insurer = await this.getInsurer(insurerNumber);
+    return this.inTransaction(async (trx) => {
+      const result = await this.prepareMember(insurerNumber, insurer.kind, input, actor, trx);
+      if ('errors' in result) invalid(result.errors);
+      const { membership } = result.prepared;
+      if (await repo.findMembershipByNumbers(trx, { insurerNumber, symbol: membership.symbol, number: membership.number, branch: membership.branch })) {
+        throw new OnshiError('ONSHI_REGISTRY_MEMBER_EXISTS', { symbol: membership.symbol, number: membership.number, branch: membership.branch });
+      }
+      await RegistryService.writePrepared(trx, [result.prepared]);
+      return this.viewOf(trx, membership.id, membership.qualified_from);
+    });
+  }
+
+  /** Runs fn in a transaction, or inside the one `this.db` already is. */
+  private async inTransaction<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+    if (this.db.isTransaction) return fn(this.db);
+    return (this.db as import('kysely').Kysely<import('../platform/db.ts').Database>).transaction().execute(fn);
+  }
+
+  private async ownMembership(db: Db, insurerNumber: string, memberId: string): Promise<repo.MembershipRow> {
+    const m = await repo.findMembership(db, memberId);
+    // Another insurer's member is "not found" for this insurer: no existence oracle across insurers.
+    if (!m || m.insurerNumber !== insurerNumber) throw new OnshiError('ONSHI_REGISTRY_MEMBER_NOT_FOUND', { memberId });
+    return m;
+  }
+
+  async viewOf(db: Db, memberId: string, asOf?: string): Promise<MemberWithHistory> {
+    const m = await repo.findMembership(db, memberId);
+    if (!m) throw new OnshiError('ONSHI_REGISTRY_MEMBER_NOT_FOUND', { memberId });
+    const history = await repo.periodsOf(db, memberId);
+    const p = periodForDate(history, asOf ?? todayJst())!;
+    const { createdAt: _c, ...membership } = m;
+    const { id: _id, recordedAt: _r, recordedBy: _b, ...attributes } = p;
+    return { ...membership, ...attributes, history };
+  }
+
+  async getMember(insurerNumber: string, memberId: string, asOf?: string): Promise<MemberWithHistory> {
+    if (asOf !== undefined && !isIsoDate(asOf)) invalid([fieldError('asOf', 'invalid_date')]);
+    await this.ownMembership(this.db, insurerNumber, memberId);
+    return this.viewOf(this.db, memberId, asOf);
+  }
+
+  async findMembers(insurerNumber: string, filter: { symbol?: string; number?: string; branch?: string; limit?: number; after?: string }): Promise<MemberView[]> {
+    await this.getInsurer(insurerNumber);
+    const rows = await repo.membershipsOfInsurer(this.db, insurerNumber, { ...filter, limit: Math.min(filter.limit ?? 100, 1000) });
+    const views: MemberView[] = [];
+    for (const r of rows) {
+      if (filter.branch !== undefined && r.branch !== filter.branch) continue;
+      const { history: _h, ...view } = await this.viewOf(this.db, r.memberId);
+      views.push(view);
+    }
+    return views;
+  }
+
+  /**
+   * A change of attributes from `effectiveFrom` (default today): the period in force then is closed
+   * the day before and a new one opens with the merged attributes. Changes dated before the latest
+   * period's start are refused: history is appended to, never rewritten.
+   */
+  async changeMember(insurerNumber: string, memberId: string, input: Record<string, unknown>, actor: string, db?: Db): Promise<MemberWithHistory> {
+    const run = async (trx: Db) => {
+      const m = await this.ownMembership(trx, insurerNumber, memberId);
+      const effectiveFrom = (input.effectiveFrom as string | undefined) ?? todayJst();
+      const errors: FieldError[] = [];
+      if (!isIsoDate(effectiveFrom)) errors.push(fieldError('effectiveFrom', 'invalid_date'));
+      const changes: Record<string, unknown> = {};
+      for (const k of Object.keys(input)) {
+        if (k === 'effectiveFrom') continue;
+        if ((attributeFields as readonly string[]).includes(k)) changes[k] = input[k];
+        else errors.push(fieldError(k, 'unknown', 'changeable: ' + attributeFields.join(', ')));
+      }
+      if (Object.keys(changes).length === 0 && errors.length === 0) errors.push(fieldError('changes', 'required', 'at least one attribute'));
+      errors.push(...validateAttributes(changes, []));
+      for (const k of ['name', 'nameKana', 'birthDate', 'sex', 'address', 'copayRate'] as const) {
+        if (k in changes && (changes[k] === null || changes[k] === '')) errors.push(fieldError(k, 'required'));
+      }
+      if (errors.length) invalid(errors);
+      if (m.lostOn !== null && effectiveFrom >= m.lostOn) throw new OnshiError('ONSHI_REGISTRY_MEMBER_TERMINATED', { lostOn: m.lostOn });
+      if (effectiveFrom < m.qualifiedFrom) throw new OnshiError('ONSHI_REGISTRY_CHANGE_BEFORE_CURRENT', { qualifiedFrom: m.qualifiedFrom });
+      const periods = await repo.periodsOf(trx, memberId);
+      const latest = periods[periods.length - 1];
+      if (effectiveFrom < latest.validFrom) throw new OnshiError('ONSHI_REGISTRY_CHANGE_BEFORE_CURRENT', { currentFrom: latest.validFrom });
+      const merged = { ...latest, ...changes } as unknown as MemberAttributes;
+      const mergedErrors = validateAttributes(merged as unknown as Record<string, unknown>, []);
+      if (mergedErrors.length) invalid(mergedErrors);
+      await repo.closePeriod(trx, latest.id, effectiveFrom);
+      await repo.insertPeriods(trx, [
+        {
+          id: randomUUID(),
+          membership_id: memberId,
+          valid_from: effectiveFrom,
+          valid_until: latest.validUntil,
+          ...attributesToPeriodColumns(merged),
+          recorded_at: nowIso(),
+          recorded_by: actor,
+        },
+      ]);
+      return this.viewOf(trx, memberId, effectiveFrom);
+    };
+    return db ? run(db) : this.inTransaction(run);
+  }
+
+  /** 資格喪失: from lostOn on (the 喪失日 itself included) the membership gives no eligibility. */
+  async terminateMember(insurerNumber: string, memberId: string, input: { lostOn?: unknown; lossReason?: unknown }, actor: string, db?: Db): Promise<MemberWithHistory> {
+    const run = async (trx: Db) => {
+      const m = await this.ownMembership(trx, insurerNumber, memberId);
+      const errors: FieldError[] = [];
+      if (!isIsoDate(input.lostOn)) errors.push(fieldError('lostOn', input.lostOn ? 'invalid_date' : 'required'));
+      if (!lossReasons.includes(input.lossReason as 'other')) errors.push(fieldError('lossReason', input.lossReason ? 'not_allowed' : 'required', lossReasons.join('|')));
+      if (errors.length) invalid(errors);
+      const lostOn = input.lostOn as string;
+      if (m.lostOn !== null) throw new OnshiError('ONSHI_REGISTRY_MEMBER_TERMINATED', { lostOn: m.lostOn });
+      if (lostOn < m.qualifiedFrom) invalid([fieldError('lostOn', 'mismatch', 'before qualifiedFrom')]);
+      const periods = await repo.periodsOf(trx, memberId);
+      const latest = periods[periods.length - 1];
+      if (lostOn < latest.validFrom) throw new OnshiError('ONSHI_REGISTRY_CHANGE_BEFORE_CURRENT', { currentFrom: latest.validFrom });
+      await repo.closePeriod(trx, latest.id, lostOn);
+      await repo.setMembershipLoss(trx, memberId, { lostOn, lossReason: input.lossReason as string, recordedAt: nowIso(), recordedBy: actor });
+      return this.viewOf(trx, memberId, lostOn);
+    };
+    return db ? run(db) : this.inTransaction(run);
+  }
+
+  /**
+   * Imports rows in one transaction. Valid rows are written as they come (so later rows see earlier
+   * ones, e.g. a change after an add, a duplicate of an earlier row); at the end, any rejected row
+   * rolls the whole file back and the report lists every rejected row (up to `maxReported`).
+   */
+  async importMembers(insurerNumber: string, rows: AsyncIterable<ImportRow>, actor: string, options: { maxReported?: number; batchSize?: number } = {}): Promise<ImportReport> {
+    const insurer = await this.getInsurer(insurerNumber);
+    const maxReported = options.maxReported ?? 1000;
+    const batchSize = options.batchSize ?? 2000;
+    const started = performance.now();
+    const counts = { rows: 0, added: 0, changed: 0, terminated: 0 };
+    const rejected: { line: number; errors: FieldError[] }[] = [];
+    let rejectedRows = 0;
+    const reject = (line: number, errors: FieldError[]) => {
+      rejectedRows++;
+      if (rejected.length < maxReported) rejected.push({ line, errors });
+    };
+    const run = async (trx: Db) => {
+      let adds: { line: number; row: Record<string, unknown> }[] = [];
+      const flushAdds = async () => {
+        if (adds.length === 0) return;
+        const batch = adds;
+        adds = [];
+        const keys = batch.map(({ row }) => ({ symbol: String(row.symbol ?? ''), number: String(row.number ?? ''), branch: String(row.branch ?? '') }));
+        const existing = await repo.existingMembershipKeys(trx, insurerNumber, keys);
+        const links = new Map<string, string>();
+        const prepared: PreparedMember[] = [];
+        for (const { line, row } of batch) {
+          const result = await this.prepareMember(insurerNumber, insurer.kind, row, actor, trx, links);
+          if ('errors' in result) {
+            reject(line, result.errors);
+            continue;
+          }
+          const m = result.prepared.membership;
+          const key = `${m.symbol}\t${m.number}\t${m.branch}`;
+          if (existing.has(key)) {
+            reject(line, [fieldError('number', 'duplicate', 'a member with these symbol, number and branch exists')]);
+            continue;
+          }
+          existing.add(key);
+          prepared.push(result.prepared);
+        }
+        await RegistryService.writePrepared(trx, prepared);
+        counts.added += prepared.length;
+      };
+      for await (const { line, row, parseError } of rows) {
+        counts.rows++;
+        if (parseError) {
+          reject(line, [parseError]);
+          continue;
+        }
+        const { op = 'add', ...fields } = row;
+        if (op === 'add') {
+          adds.push({ line, row: fields });
+          if (adds.length >= batchSize) await flushAdds();
+          continue;
+        }
+        await flushAdds(); // keep file order: a change may follow the add of the same member
+        if (op !== 'change' && op !== 'terminate') {
+          reject(line, [fieldError('op', 'not_allowed', 'add|change|terminate')]);
+          continue;
+        }
+        const { symbol = '', number, branch, ...rest } = fields;
+        const keyErrors = validateCardNumbers({ symbol, number, branch }, true);
+        if (keyErrors.length) {
+          reject(line, keyErrors);
+          continue;
+        }
+        const m = await repo.findMembershipByNumbers(trx, { insurerNumber, symbol: String(symbol), number: String(number), branch: String(branch) });
+        if (!m) {
+          reject(line, [fieldError('number', 'not_allowed', 'no member with these symbol, number and branch')]);
+          continue;
+        }
+        try {
+          if (op === 'change') {
+            await this.changeMember(insurerNumber, m.memberId, rest, actor, trx);
+            counts.changed++;
+          } else {
+            await this.terminateMember(insurerNumber, m.memberId, rest, actor, trx);
+            counts.terminated++;
+          }
+        } catch (e) {
+          if (!(e instanceof OnshiError)) throw e;
+          reject(line, (e.details?.errors as FieldError[] | undefined) ?? [fieldError('row', 'not_allowed', `${e.code}: ${e.message}`)]);
+        }
+      }
+      await flushAdds();
+      if (counts.rows === 0) throw new OnshiError('ONSHI_IMPORT_EMPTY');
+      if (rejectedRows > 0) {
+        throw new OnshiError('ONSHI_IMPORT_REJECTED', { rows: counts.rows, rejectedRows, errors: rejected, errorsTruncated: rejectedRows > rejected.length });
+      }
+    };
+    await this.inTransaction(run);
+    return { ...counts, seconds: Math.round(performance.now() - started) / 1000 };
+  }
+
+  /** Whether the same person holds another membership valid on a date (無効（新しい資格あり）). */
+  async hasOtherEligibility(personId: string, exceptMemberId: string, date: string): Promise<boolean> {
+    const others = await repo.otherMembershipsOfPerson(this.db, personId, exceptMemberId);
+    return others.some((o) => o.qualifiedFrom <= date && (o.lostOn === null || date < o.lostOn));
+  }
+}
+
