@@ -1,7 +1,7 @@
 // Online confirmation by insurance-card numbers (被保険者証情報による資格確認). Every answered
 // confirmation, whatever its result, is a usage event committed before the answer goes out.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from '../platform/ids.ts';
 import type { Db } from '../platform/db.ts';
 import { errorCatalogue, type FieldError } from '../platform/errors.ts';
 import { jstDateOf, todayJst } from '../platform/time.ts';
@@ -94,7 +94,7 @@ export class ConfirmationService {
   /** Confirms by card numbers for a facility; resolves after the usage event is committed. */
   async confirmByCardNumbers(facilityCode: string, raw: Record<string, unknown>): Promise<ConfirmationAnswer> {
     const now = this.clock();
-    const confirmationId = randomUUID();
+    const confirmationId = newId();
     const parsed = parseInquiry(raw, todayJst(now));
     let answer: ConfirmationAnswer;
     let insurerNumber: string | null = null;

@@ -2,7 +2,7 @@
 // issued; only its hash is kept. ONSHI_ADMIN_TOKEN, when set, is an administrator credential so
 // that scripts can bootstrap a fresh installation.
 
-import { randomUUID } from 'node:crypto';
+import { newId } from '../platform/ids.ts';
 import type { Db } from '../platform/db.ts';
 import { nowIso } from '../platform/db.ts';
 import { facilityRoles, hashToken, newToken, type FacilityRole, type Principal } from '../platform/auth.ts';
@@ -35,7 +35,7 @@ export class CredentialService {
 
   /** Issues a credential for a facility (with a staff role), an insurer, or an administrator. */
   async issue(input: IssueInput): Promise<CredentialView & { token: string }> {
-    const id = randomUUID();
+    const id = newId();
     const token = newToken();
     const label = typeof input.label === 'string' && input.label.trim() !== '' ? input.label.trim().slice(0, 200) : null;
     const base = { id, token_hash: hashToken(token), label, created_at: nowIso(), revoked_at: null };

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type Generated, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type DialectAdapter, type Generated, type Insertable, type Transaction } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -197,4 +197,38 @@ export function nowIso(): string {
 export function* chunks<T>(rows: readonly T[], columnsPerRow: number, maxParameters = 30_000): Generator<T[]> {
   const size = Math.max(1, Math.floor(maxParameters / columnsPerRow));
   for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
+}
+
+/** Statement texts of insertMany, per dialect (one adapter per Kysely instance and its transactions). */
+const insertSqlCache = new WeakMap<DialectAdapter, Map<string, string>>();
+
+/**
+ * Inserts many rows of one shape (every row has the first row's columns) in multi-row statements.
+ * Kysely builds and compiles each statement shape once; later chunks of the same size reuse its SQL
+ * with fresh parameters, which takes most of the cost out of bulk imports and seeding.
+ */
+export async function insertMany<T extends keyof Database & string>(db: Db, table: T, rows: readonly Insertable<Database[T]>[], maxParameters = 30_000): Promise<void> {
+  if (rows.length === 0) return;
+  const columns = Object.keys(rows[0] as object);
+  const perChunk = Math.max(1, Math.floor(maxParameters / columns.length));
+  const adapter = db.getExecutor().adapter;
+  let cache = insertSqlCache.get(adapter);
+  if (!cache) insertSqlCache.set(adapter, (cache = new Map()));
+  for (let start = 0; start < rows.length; start += perChunk) {
+    const chunk = rows.slice(start, start + perChunk);
+    const key = `${table}|${chunk.length}|${columns.join(',')}`;
+    let text = cache.get(key);
+    if (text === undefined) {
+      text = db.insertInto(table).values(chunk as never).compile().sql;
+      if (cache.size > 200) cache.clear();
+      cache.set(key, text);
+    }
+    const parameters: unknown[] = new Array(chunk.length * columns.length);
+    let i = 0;
+    for (const row of chunk) {
+      const record = row as Record<string, unknown>;
+      for (const column of columns) parameters[i++] = record[column] ?? null;
+    }
+    await db.executeQuery(CompiledQuery.raw(text, parameters));
+  }
 }

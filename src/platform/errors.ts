@@ -102,5 +102,6 @@ export interface ErrorBody {
 
 export function errorBody(code: ErrorCode, details?: Record<string, unknown>): ErrorBody {
   const entry = errorCatalogue[code];
-  return { code, message: entry.en, messageJa: entry.ja, ...details };
+  // Details come first so that none can replace the contract fields (a facility's `code` detail did).
+  return { ...details, code, message: entry.en, messageJa: entry.ja };
 }

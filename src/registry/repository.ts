@@ -1,7 +1,7 @@
 // Registry storage. Every function takes the database (or a transaction) first.
 
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
-import { chunks } from '../platform/db.ts';
+import { chunks, insertMany } from '../platform/db.ts';
 import type { PeriodRecord } from '../confirmation/rules.ts';
 
 export interface InsurerRow {
@@ -82,9 +82,7 @@ export async function monthlyClaims(db: Db, facilityCode: string): Promise<{ mon
 // Persons, memberships and eligibility periods.
 
 export async function insertPersons(db: Db, rows: readonly { id: string; linkKey: string | null; createdAt: string }[]): Promise<void> {
-  for (const chunk of chunks(rows, 3)) {
-    await db.insertInto('persons').values(chunk.map((r) => ({ id: r.id, link_key: r.linkKey, created_at: r.createdAt }))).execute();
-  }
+  await insertMany(db, 'persons', rows.map((r) => ({ id: r.id, link_key: r.linkKey, created_at: r.createdAt })));
 }
 
 export async function findPersonByLinkKey(db: Db, linkKey: string): Promise<string | undefined> {
@@ -97,11 +95,11 @@ export async function personExists(db: Db, id: string): Promise<boolean> {
 }
 
 export async function insertMemberships(db: Db, rows: readonly MembershipsTable[]): Promise<void> {
-  for (const chunk of chunks(rows, 13)) await db.insertInto('memberships').values(chunk).execute();
+  await insertMany(db, 'memberships', rows);
 }
 
 export async function insertPeriods(db: Db, rows: readonly EligibilityPeriodsTable[]): Promise<void> {
-  for (const chunk of chunks(rows, 16)) await db.insertInto('eligibility_periods').values(chunk).execute();
+  await insertMany(db, 'eligibility_periods', rows);
 }
 
 export interface MembershipRow {

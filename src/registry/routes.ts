@@ -15,6 +15,7 @@ import {
   CreateInsurerBody,
   errorResponses,
   FacilitySchema,
+  ImportRejectedSchema,
   ImportReportSchema,
   InsurerNumberParam,
   InsurerSchema,
@@ -190,7 +191,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
         'Each row has the fields of the single-member body plus `op`: add (default) | change (with effectiveFrom) | terminate (with lostOn, lossReason); ' +
         'change and terminate rows name the member by symbol, number and branch. Any rejected row rolls back the whole file and the 422 answer lists each one.',
       params: InsurerNumberParam,
-      response: { 200: ImportReportSchema, ...errorResponses, 422: errorResponses[400] },
+      response: { 200: ImportReportSchema, ...errorResponses, 422: ImportRejectedSchema },
     },
     handler: async (request) => {
       const principal = principalOf(request);

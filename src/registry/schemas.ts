@@ -150,3 +150,17 @@ export const ImportReportSchema = Type.Object({
   terminated: Type.Integer(),
   seconds: Type.Number(),
 });
+
+/** The 422 answer of an import: each rejected row by its line, with that row's field errors. */
+export const ImportRejectedSchema = Type.Object(
+  {
+    code: Type.String(),
+    message: Type.String(),
+    messageJa: Type.String(),
+    rows: Type.Integer(),
+    rejectedRows: Type.Integer(),
+    errorsTruncated: Type.Boolean(),
+    errors: Type.Array(Type.Object({ line: Type.Integer({ description: '1-based line in the file' }), errors: Type.Array(FieldErrorSchema) })),
+  },
+  { additionalProperties: true },
+);

@@ -1,7 +1,8 @@
 // Registry service: insurers and facilities (administrators) and members (each insurer its own).
 // Eligibility history is never overwritten: a change closes the current period and opens a new one.
 
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { newId } from '../platform/ids.ts';
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
 import { nowIso } from '../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
@@ -184,8 +185,12 @@ export class RegistryService {
   async setMonthlyClaims(code: string, entries: { month?: unknown; claims?: unknown }[]): Promise<void> {
     await this.getFacility(code);
     const errors: FieldError[] = [];
+    const seen = new Set<unknown>();
     entries.forEach((e, i) => {
       if (typeof e.month !== 'string' || !/^\d{4}-(0[1-9]|1[0-2])$/.test(e.month)) errors.push(fieldError(`[${i}].month`, 'format', 'YYYY-MM'));
+      // One upsert cannot touch a row twice on PostgreSQL (it was a 500 there, last-wins on SQLite).
+      else if (seen.has(e.month)) errors.push(fieldError(`[${i}].month`, 'duplicate'));
+      seen.add(e.month);
       if (!Number.isInteger(e.claims) || (e.claims as number) < 0) errors.push(fieldError(`[${i}].claims`, 'out_of_range', 'a whole number ≥ 0'));
     });
     if (errors.length) invalid(errors);
@@ -224,15 +229,15 @@ export class RegistryService {
       const known = pendingLinks?.get(linkKey) ?? (await repo.findPersonByLinkKey(db, linkKey));
       if (known) personId = known;
       else {
-        personId = randomUUID();
+        personId = newId();
         newPerson = { id: personId, linkKey, createdAt: now };
         pendingLinks?.set(linkKey, personId);
       }
     } else {
-      personId = randomUUID();
+      personId = newId();
       newPerson = { id: personId, linkKey: null, createdAt: now };
     }
-    const memberId = randomUUID();
+    const memberId = newId();
     const a = body as unknown as MemberAttributes & { symbol?: string; number: string; branch: string; relationship: string; qualifiedFrom: string };
     return {
       prepared: {
@@ -253,7 +258,7 @@ export class RegistryService {
           created_at: now,
         },
         period: {
-          id: randomUUID(),
+          id: newId(),
           membership_id: memberId,
           valid_from: a.qualifiedFrom,
           valid_until: null,
@@ -362,7 +367,7 @@ export class RegistryService {
       await repo.closePeriod(trx, latest.id, effectiveFrom);
       await repo.insertPeriods(trx, [
         {
-          id: randomUUID(),
+          id: newId(),
           membership_id: memberId,
           valid_from: effectiveFrom,
           valid_until: latest.validUntil,
