@@ -1,7 +1,7 @@
 // The composition root's second half: a Fastify instance with docs, the error handler, auth and
 // every capability's routes. Tests call buildApp and use inject; the server main listens.
 
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
@@ -17,7 +17,7 @@ export const API_VERSION = '0.1.0';
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(ctx.config.logLevel),
-    disableRequestLogging: !ctx.config.accessLog,
+    logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
     bodyLimit: 4 * 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
   });
@@ -61,7 +61,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   });
   if (ctx.config.benchRoutes) {
     // The benchmark's reference: the same server answering a fixed body of a confirmation's size.
-    const fixed = { result: 'valid', confirmationId: '00000000-0000-0000-0000-000000000000', asOf: '2024-11-25', member: { insurerNumber: '06139993', name: '見本　太郎' } };
+    const fixed = { result: 'valid', confirmationId: '00000000-0000-0000-0000-000000000000', asOf: '2024-11-25', member: { insurerNumber: '06139992', name: '見本　太郎' } };
     app.post('/bench/fixed', { schema: { hide: true } }, async () => fixed);
   }
 

@@ -24,7 +24,7 @@ export async function createContext(config: Config, options: { clock?: () => Dat
   try {
     await migrateToLatest(database.db, database.dialect);
     const linkSecret = await RegistryService.resolveLinkSecret(database.db, config.linkSecret);
-    const registry = new RegistryService(database.db, linkSecret);
+    const registry = new RegistryService(database.db, linkSecret, options.clock);
     const credentials = new CredentialService(database.db);
     await credentials.ensureBootstrapAdmin(config.adminToken);
     const recorder = new UsageRecorder(database.db, config.groupCommitMaxBatch);

@@ -65,7 +65,8 @@ export async function findCandidates(db: Db, key: CardKey, asOf: string): Promis
   const candidates: Candidate[] = [];
   for (const list of byMember.values()) {
     const m = list[0];
-    const period = periodForDate(list.map(toPeriod), asOf)!;
+    const periods = list.map(toPeriod);
+    const period = periodForDate(periods, asOf)!;
     candidates.push({
       memberId: m.member_id,
       personId: m.person_id,
@@ -79,6 +80,7 @@ export async function findCandidates(db: Db, key: CardKey, asOf: string): Promis
       lostOn: m.lost_on,
       lossReason: m.loss_reason,
       period,
+      latestBirthDate: periods[periods.length - 1].birthDate,
     });
   }
   return candidates;

@@ -60,7 +60,7 @@ export const confirmationRoutes: FastifyPluginAsync<{ confirmation: Confirmation
         'Answers `valid` with the record as of `asOf` (default today in JST), `invalid` with a reason, or `error` (HTTP 400) naming each missing or malformed field. ' +
         'Every answer is recorded as a usage event before it is sent.',
       body: Type.Object({
-        insurerNumber: Type.String({ examples: ['06139993'] }),
+        insurerNumber: Type.String({ examples: ['06139992'] }),
         symbol: Type.Optional(Type.String({ description: '記号 (empty or absent when the card has none)' })),
         number: Type.String({ description: '番号' }),
         branch: Type.Optional(Type.String({ description: '枝番 (absent when the card has none)' })),

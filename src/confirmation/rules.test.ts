@@ -35,6 +35,7 @@ function candidate(overrides: Partial<Omit<Candidate, 'period'>> = {}, periodOve
     qualifiedFrom: '2020-04-01',
     lostOn: null,
     lossReason: null,
+    latestBirthDate: periodOverrides.birthDate ?? '1980-04-01',
     ...overrides,
     period: period({ validFrom: overrides.qualifiedFrom ?? '2020-04-01', ...periodOverrides }),
   };
@@ -231,5 +232,14 @@ describe('decideEligibility', () => {
     expect(decideEligibility(inquiry({ birthDate: '2000-02-29' }), [c]).result).toBe('valid');
     expect(decideEligibility(inquiry({ birthDate: '2000-02-28' }), [c])).toEqual({ result: 'invalid', reason: 'birth_date_mismatch' });
     expect(decideEligibility(inquiry({ birthDate: '2000-03-01' }), [c])).toEqual({ result: 'invalid', reason: 'birth_date_mismatch' });
+  });
+});
+
+describe('birth-date corrections', () => {
+  it('matches the corrected birth date even for a date before the correction, and the old one for dates it covered', () => {
+    const c = candidate({ latestBirthDate: '1980-04-02' }, { birthDate: '1980-04-01' });
+    expect(decideEligibility(inquiry({ birthDate: '1980-04-02', asOf: '2021-01-01' }), [c]).result).toBe('valid');
+    expect(decideEligibility(inquiry({ birthDate: '1980-04-01', asOf: '2021-01-01' }), [c]).result).toBe('valid');
+    expect(decideEligibility(inquiry({ birthDate: '1980-04-03', asOf: '2021-01-01' }), [c])).toEqual({ result: 'invalid', reason: 'birth_date_mismatch' });
   });
 });

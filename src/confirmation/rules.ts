@@ -49,6 +49,8 @@ export interface Candidate {
   lossReason: string | null;
   /** The period covering asOf; else the latest period starting on or before asOf; else the first one. */
   period: PeriodRecord;
+  /** The birth date as last recorded: a corrected birth date matches on every date, before the correction too. */
+  latestBirthDate: string;
 }
 
 export interface CardNumberInquiry {
@@ -100,7 +102,7 @@ export function periodCovers(p: Pick<PeriodRecord, 'validFrom' | 'validUntil'>, 
  */
 export function decideEligibility(inquiry: CardNumberInquiry, candidates: readonly Candidate[]): Decision {
   if (candidates.length === 0) return { result: 'invalid', reason: 'no_such_member' };
-  const sameBirth = candidates.filter((c) => c.period.birthDate === inquiry.birthDate);
+  const sameBirth = candidates.filter((c) => c.period.birthDate === inquiry.birthDate || c.latestBirthDate === inquiry.birthDate);
   if (sameBirth.length === 0) return { result: 'invalid', reason: 'birth_date_mismatch' };
   if (sameBirth.length > 1) {
     // Family members with one birth date (twins) under one symbol and number: only the branch tells them apart.

@@ -49,7 +49,7 @@ export class CredentialService {
         throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [fieldError('role', 'not_allowed', facilityRoles.join('|'))] });
       }
       if (typeof input.facilityCode !== 'string' || !(await findFacility(this.db, input.facilityCode))) {
-        throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { code: input.facilityCode });
+        throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { facilityCode: input.facilityCode });
       }
       await this.db.insertInto('credentials').values({ ...base, kind: 'facility', facility_code: input.facilityCode, insurer_number: null, role }).execute();
     } else if (input.insurerNumber !== undefined) {

@@ -30,8 +30,6 @@ export const errorCatalogue = {
   ONSHI_REGISTRY_MEMBER_NOT_FOUND: { status: 404, ja: '該当する被保険者が登録されていません。', en: 'No such member at this insurer.' },
   ONSHI_REGISTRY_MEMBER_TERMINATED: { status: 409, ja: 'この被保険者の資格は既に喪失しています。', en: 'This membership has already ended.' },
   ONSHI_REGISTRY_CHANGE_BEFORE_CURRENT: { status: 409, ja: '変更日が現在の資格期間の開始日より前です。', en: 'The change is dated before the start of the current eligibility period.' },
-  ONSHI_REGISTRY_PERSON_NOT_FOUND: { status: 404, ja: '指定された個人が見つかりません。', en: 'No such person.' },
-  ONSHI_REGISTRY_PERSON_OVERLAP: { status: 409, ja: 'この個人は同じ期間に同じ保険者の別の資格を持っています。', en: 'This person already holds another membership at this insurer over the same period.' },
   ONSHI_IMPORT_REJECTED: { status: 422, ja: '取込データに誤りがあるため、全件取り込みませんでした。', en: 'The import had rejected rows; nothing was written.' },
   ONSHI_IMPORT_EMPTY: { status: 400, ja: '取込データが空です。', en: 'The import contained no rows.' },
   ONSHI_IMPORT_ENCODING: { status: 400, ja: '文字コードを判別できません。', en: 'The character encoding could not be decoded.' },

@@ -10,7 +10,7 @@ import iconv from 'iconv-lite';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 
 export interface ImportRow {
-  /** 1-based line number in the file (CSV: where the record starts; the header is line 1). */
+  /** 1-based line number in the file (CSV: the line where the record ends; the header is line 1). */
   line: number;
   row: Record<string, unknown>;
   /** A problem found while parsing (bad JSON); the row is then rejected. */
@@ -37,23 +37,35 @@ export function charsetOf(contentType: string | undefined): 'utf-8' | 'shift_jis
 }
 
 /**
- * Decodes a byte stream to text. With no declared charset the first chunk is tried as UTF-8; if it
- * is not valid UTF-8, the stream is read as Shift_JIS (what Japanese spreadsheet software writes).
+ * Decodes a byte stream to text. With no declared charset, plain ASCII passes through (it reads the
+ * same either way) until the first chunk with a byte above 0x7F: if that chunk is valid UTF-8 the
+ * stream is UTF-8, otherwise Shift_JIS (what Japanese spreadsheet software writes).
  */
 export async function* decodeStream(source: AsyncIterable<Buffer | string>, declared: 'utf-8' | 'shift_jis' | undefined): AsyncGenerator<string> {
   let decoder: { write(b: Buffer): string; end(): string | undefined } | undefined;
+  const open = (charset: 'utf-8' | 'shift_jis') => iconv.getDecoder(charset === 'utf-8' ? 'utf8' : 'Shift_JIS', { stripBOM: true });
+  if (declared) decoder = open(declared);
+  let leadingBom = true;
   for await (const chunk of source) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (!decoder) {
-      let charset = declared;
-      if (!charset) charset = looksLikeUtf8(buf) ? 'utf-8' : 'shift_jis';
-      decoder = iconv.getDecoder(charset === 'utf-8' ? 'utf8' : 'Shift_JIS', { stripBOM: true });
+      if (leadingBom && buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) decoder = open('utf-8');
+      else if (isAscii(buf)) {
+        leadingBom = false;
+        if (buf.length) yield buf.toString('latin1');
+        continue;
+      } else decoder = open(looksLikeUtf8(buf) ? 'utf-8' : 'shift_jis');
     }
     const text = decoder.write(buf);
     if (text) yield text;
   }
   const rest = decoder?.end();
   if (rest) yield rest;
+}
+
+function isAscii(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] > 0x7f) return false;
+  return true;
 }
 
 /** Valid UTF-8 except perhaps for a multi-byte sequence cut at the chunk's end. */

@@ -190,10 +190,11 @@ export async function existingMembershipKeys(db: Db, insurerNumber: string, keys
   return found;
 }
 
-export async function membershipsOfInsurer(db: Db, insurerNumber: string, filter: { symbol?: string; number?: string; limit: number; after?: string }): Promise<MembershipRow[]> {
+export async function membershipsOfInsurer(db: Db, insurerNumber: string, filter: { symbol?: string; number?: string; branch?: string; limit: number; after?: string }): Promise<MembershipRow[]> {
   let q = db.selectFrom('memberships').selectAll().where('insurer_number', '=', insurerNumber).orderBy('id').limit(filter.limit);
   if (filter.symbol !== undefined) q = q.where('symbol', '=', filter.symbol);
   if (filter.number !== undefined) q = q.where('number', '=', filter.number);
+  if (filter.branch !== undefined) q = q.where('branch', '=', filter.branch);
   if (filter.after) q = q.where('id', '>', filter.after);
   return (await q.execute()).map(toMembership);
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FieldError } from '../platform/errors.ts';
 import {
+  ageOn,
+  ageReachedOn,
+  defaultCopayRate,
+  elderlyFrom,
+  isPreschool,
   isValidMyNumber,
   makeFacilityCode,
   mod10w21CheckDigit,
@@ -319,5 +324,56 @@ describe('prefectureName', () => {
     expect(prefectureName('1')).toBeUndefined();
     expect(prefectureName('013')).toBeUndefined();
     expect(prefectureName('ab')).toBeUndefined();
+  });
+});
+
+describe('age and the default copay rate (一部負担割合)', () => {
+  it('reaches an age the day before the birthday anniversary (年齢計算ニ関スル法律)', () => {
+    expect(ageReachedOn('2018-07-15', 6)).toBe('2024-07-14');
+    expect(ageReachedOn('2018-04-01', 6)).toBe('2024-03-31');
+    expect(ageReachedOn('2018-01-01', 6)).toBe('2023-12-31');
+    // A 29 February birth reaches its age on 28 February of a common year, on 28 February of a leap year too.
+    expect(ageReachedOn('2016-02-29', 6)).toBe('2022-02-28');
+    expect(ageReachedOn('2016-02-29', 8)).toBe('2024-02-28');
+  });
+
+  it('counts calendar age with the birthday itself', () => {
+    expect(ageOn('1950-11-25', '2025-11-24')).toBe(74);
+    expect(ageOn('1950-11-25', '2025-11-25')).toBe(75);
+    expect(ageOn('2000-02-29', '2021-02-28')).toBe(21);
+    expect(ageOn('2000-02-29', '2024-02-28')).toBe(23);
+    expect(ageOn('2000-02-29', '2024-02-29')).toBe(24);
+  });
+
+  it('keeps a child preschool (未就学) until the first 31 March after reaching 6', () => {
+    expect(isPreschool('2018-07-15', '2025-03-31')).toBe(true);
+    expect(isPreschool('2018-07-15', '2025-04-01')).toBe(false);
+    // Born 1 April: reaches 6 on 31 March, so school (and 30%) starts the next day.
+    expect(isPreschool('2018-04-01', '2024-03-31')).toBe(true);
+    expect(isPreschool('2018-04-01', '2024-04-01')).toBe(false);
+    // Born 2 April: reaches 6 on 1 April, a year later in school.
+    expect(isPreschool('2018-04-02', '2025-03-31')).toBe(true);
+    expect(isPreschool('2018-04-02', '2025-04-01')).toBe(false);
+  });
+
+  it('starts the 70–74 rate on the first of the month after reaching 70', () => {
+    expect(elderlyFrom('1954-07-15')).toBe('2024-08-01');
+    // Born on the 1st: reaches 70 on the last day of the previous month, so the birthday month counts.
+    expect(elderlyFrom('1954-07-01')).toBe('2024-07-01');
+    expect(elderlyFrom('1954-12-20')).toBe('2025-01-01');
+    expect(elderlyFrom('1955-01-01')).toBe('2025-01-01');
+  });
+
+  it.each([
+    ['preschool child', '2018-07-15', '2025-03-31', undefined, 20],
+    ['first-grader', '2018-07-15', '2025-04-01', undefined, 30],
+    ['adult', '1980-05-05', '2024-11-25', undefined, 30],
+    ['70 this month, not yet the month after', '1954-07-15', '2024-07-31', undefined, 30],
+    ['70, from the month after', '1954-07-15', '2024-08-01', undefined, 20],
+    ['74', '1950-11-26', '2025-11-25', undefined, 20],
+    ['75 at a non-koki insurer (data error upstream): 30', '1949-11-25', '2025-11-25', undefined, 30],
+    ['koki_korei member', '1940-01-01', '2024-11-25', 'koki_korei', 10],
+  ] as const)('gives a %s %i%%', (_who, birthDate, date, kind, expected) => {
+    expect(defaultCopayRate(birthDate, date, kind)).toBe(expected);
   });
 });

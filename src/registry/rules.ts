@@ -2,7 +2,7 @@
 // validation of a member's fields. No I/O here.
 
 import { fieldError, type FieldError } from '../platform/errors.ts';
-import { isIsoDate } from '../platform/time.ts';
+import { addDays, isIsoDate, isLeapYear } from '../platform/time.ts';
 
 export const insurerKinds = ['kyokai_kenpo', 'kenpo_kumiai', 'kyosai', 'kokuho', 'koki_korei'] as const;
 export type InsurerKind = (typeof insurerKinds)[number];
@@ -203,6 +203,50 @@ export function validateAttributes(input: Record<string, unknown>, required: rea
   return errors;
 }
 
+/** Calendar age on a date (the birthday itself counts; 29 Feb birthdays count on 28 Feb in common years). */
+export function ageOn(birthDate: string, date: string): number {
+  let age = Number(date.slice(0, 4)) - Number(birthDate.slice(0, 4));
+  if (date.slice(5) < birthDate.slice(5) && !(birthDate.slice(5) === '02-29' && date.slice(5) === '02-28' && !isLeapYear(Number(date.slice(0, 4))))) age--;
+  return age;
+}
+
+/**
+ * 年齢到達日: by 年齢計算ニ関スル法律 a person reaches an age at the end of the day before the
+ * birthday anniversary (for 29 Feb births in a common year: 28 Feb, the day before 1 Mar).
+ */
+export function ageReachedOn(birthDate: string, age: number): string {
+  const y = Number(birthDate.slice(0, 4)) + age;
+  if (birthDate.slice(5) === '02-29' && !isLeapYear(y)) return `${String(y).padStart(4, '0')}-02-28`;
+  return addDays(`${String(y).padStart(4, '0')}${birthDate.slice(4)}`, -1);
+}
+
+/** 義務教育就学前: up to the first 31 March on or after the day the child reaches 6. */
+export function isPreschool(birthDate: string, date: string): boolean {
+  const reached = ageReachedOn(birthDate, 6);
+  const year = Number(reached.slice(0, 4)) + (reached.slice(5) <= '03-31' ? 0 : 1);
+  return date <= `${year}-03-31`;
+}
+
+/** 高齢受給者 (70–74): from the first day of the month after the month the person reaches 70. */
+export function elderlyFrom(birthDate: string): string {
+  const reached = ageReachedOn(birthDate, 70);
+  const y = Number(reached.slice(0, 4));
+  const m = Number(reached.slice(5, 7));
+  return m === 12 ? `${y + 1}-01-01` : `${y}-${String(m + 1).padStart(2, '0')}-01`;
+}
+
+/**
+ * Default 一部負担割合 when the insurer gives none: 後期高齢者医療 10%; preschool children 20%;
+ * 70–74 (from the month after reaching 70) 20%; otherwise 30%. Income-based rates (現役並み 30%,
+ * 一定以上所得 20% at 75+) need income data only the insurer has: it sends copayRate explicitly then.
+ */
+export function defaultCopayRate(birthDate: string, date: string, insurerKind?: string): number {
+  if (insurerKind === 'koki_korei') return 10;
+  if (isPreschool(birthDate, date)) return 20;
+  if (date >= elderlyFrom(birthDate) && ageOn(birthDate, date) < 75) return 20;
+  return 30;
+}
+
 /** Input to add a member (insurer side). */
 export interface NewMember extends MemberAttributes {
   symbol: string;
@@ -235,13 +279,14 @@ export function validateNewMember(input: Record<string, unknown>): FieldError[] 
     ...validateCardNumbers(input, true),
     ...validateAttributes(input, ['name', 'nameKana', 'birthDate', 'sex', 'address', 'relationship', 'qualifiedFrom']),
   ];
-  if (input.relationship !== undefined && input.relationship !== '' && !relationships.includes(input.relationship as Relationship)) {
+  const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+  if (given(input.relationship) && !relationships.includes(input.relationship as Relationship)) {
     errors.push(fieldError('relationship', 'not_allowed', relationships.join('|')));
   }
-  if (input.qualifiedFrom !== undefined && input.qualifiedFrom !== '' && !isIsoDate(input.qualifiedFrom)) {
+  if (given(input.qualifiedFrom) && !isIsoDate(input.qualifiedFrom)) {
     errors.push(fieldError('qualifiedFrom', 'invalid_date'));
   }
-  if (input.myNumber !== undefined && input.myNumber !== '' && !isValidMyNumber(input.myNumber)) {
+  if (given(input.myNumber) && !isValidMyNumber(input.myNumber)) {
     errors.push(fieldError('myNumber', 'check_digit'));
   }
   const known = new Set<string>([...attributeFields, 'symbol', 'number', 'branch', 'relationship', 'qualifiedFrom', 'myNumber', 'personId']);

@@ -39,7 +39,7 @@ export const errorResponses = {
 export const InsurerNumberParam = Type.Object({ insurerNumber: Type.String({ description: '保険者番号 (6 or 8 digits)' }) });
 
 export const CreateInsurerBody = Type.Object({
-  insurerNumber: Type.String({ description: '保険者番号: 8 digits, or 6 for municipal NHI; the last digit is the check digit (検証番号)', examples: ['06139993'] }),
+  insurerNumber: Type.String({ description: '保険者番号: 8 digits, or 6 for municipal NHI; the last digit is the check digit (検証番号)', examples: ['06139992'] }),
   name: Type.String({ examples: ['全国健康保険協会 東京支部'] }),
   kind: enumOf(insurerKinds, 'kyokai_kenpo 協会けんぽ | kenpo_kumiai 健保組合 | kyosai 共済 | kokuho 国保 | koki_korei 後期高齢者医療'),
 });

@@ -12,8 +12,7 @@ import { addDays, addYears, todayJst } from '../platform/time.ts';
 import { OnshiError } from '../platform/errors.ts';
 import { formatUuidV7 } from '../platform/ids.ts';
 import * as repo from './repository.ts';
-import { ageOn, defaultCopayRate } from './service.ts';
-import { makeFacilityCode, prefectures, withInsurerCheckDigit, type FacilityType, type InsurerKind } from './rules.ts';
+import { ageOn, defaultCopayRate, makeFacilityCode, prefectures, withInsurerCheckDigit, type FacilityType, type InsurerKind } from './rules.ts';
 import { citiesOf, facilityNameParts, familyNames, femaleGivenNames, maleGivenNames, prefecturePopulation, townParts } from './seed-data.ts';
 
 export interface SeedOptions {

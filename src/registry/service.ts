@@ -20,6 +20,7 @@ export interface ImportReport {
 }
 import {
   attributeFields,
+  defaultCopayRate,
   insurerKindAgreesWithNumber,
   insurerKinds,
   isNonEmptyText,
@@ -91,26 +92,17 @@ export function attributesToPeriodColumns(a: MemberAttributes): Omit<Eligibility
   };
 }
 
-/** Default 一部負担割合 when the insurer gives none: 20% under 6 (未就学) and 70–74, else 30%. */
-export function defaultCopayRate(birthDate: string, asOf: string, kind?: string): number {
-  if (kind === 'koki_korei') return 10;
-  const age = ageOn(birthDate, asOf);
-  if (age < 6 || (age >= 70 && age < 75)) return 20;
-  return 30;
-}
-
-/** Age in whole years on a date (a person born on 29 Feb gets a year older on 1 Mar in common years). */
-export function ageOn(birthDate: string, date: string): number {
-  let age = Number(date.slice(0, 4)) - Number(birthDate.slice(0, 4));
-  if (date.slice(5) < birthDate.slice(5)) age--;
-  return age;
-}
 
 export class RegistryService {
   constructor(
     readonly db: Db,
     private readonly linkSecret: string,
+    private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  private today(): string {
+    return todayJst(this.clock());
+  }
 
   /** The server's link secret: from configuration, else generated once and kept in the database. */
   static async resolveLinkSecret(db: Db, configured: string | undefined): Promise<string> {
@@ -166,14 +158,14 @@ export class RegistryService {
     if (errors.length) invalid(errors);
     const code = input.code as string;
     const row = { code, name: (input.name as string).trim(), type: input.type as string, prefecture: code.slice(0, 2), createdAt: nowIso() };
-    if (await repo.findFacility(this.db, code)) throw new OnshiError('ONSHI_REGISTRY_FACILITY_EXISTS', { code });
+    if (await repo.findFacility(this.db, code)) throw new OnshiError('ONSHI_REGISTRY_FACILITY_EXISTS', { facilityCode: code });
     await repo.insertFacilities(this.db, [row]);
     return { ...row, prefectureName: prefectureName(row.prefecture)! };
   }
 
   async getFacility(code: string): Promise<repo.FacilityRow & { prefectureName: string; monthlyClaims: { month: string; claims: number }[] }> {
     const f = await repo.findFacility(this.db, code);
-    if (!f) throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { code });
+    if (!f) throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { facilityCode: code });
     return { ...f, prefectureName: prefectureName(f.prefecture)!, monthlyClaims: await repo.monthlyClaims(this.db, code) };
   }
 
@@ -309,7 +301,7 @@ export class RegistryService {
     const m = await repo.findMembership(db, memberId);
     if (!m) throw new OnshiError('ONSHI_REGISTRY_MEMBER_NOT_FOUND', { memberId });
     const history = await repo.periodsOf(db, memberId);
-    const p = periodForDate(history, asOf ?? todayJst())!;
+    const p = periodForDate(history, asOf ?? this.today())!;
     const { createdAt: _c, ...membership } = m;
     const { id: _id, recordedAt: _r, recordedBy: _b, ...attributes } = p;
     return { ...membership, ...attributes, history };
@@ -326,7 +318,6 @@ export class RegistryService {
     const rows = await repo.membershipsOfInsurer(this.db, insurerNumber, { ...filter, limit: Math.min(filter.limit ?? 100, 1000) });
     const views: MemberView[] = [];
     for (const r of rows) {
-      if (filter.branch !== undefined && r.branch !== filter.branch) continue;
       const { history: _h, ...view } = await this.viewOf(this.db, r.memberId);
       views.push(view);
     }
@@ -341,7 +332,7 @@ export class RegistryService {
   async changeMember(insurerNumber: string, memberId: string, input: Record<string, unknown>, actor: string, db?: Db): Promise<MemberWithHistory> {
     const run = async (trx: Db) => {
       const m = await this.ownMembership(trx, insurerNumber, memberId);
-      const effectiveFrom = (input.effectiveFrom as string | undefined) ?? todayJst();
+      const effectiveFrom = (input.effectiveFrom as string | undefined) ?? this.today();
       const errors: FieldError[] = [];
       if (!isIsoDate(effectiveFrom)) errors.push(fieldError('effectiveFrom', 'invalid_date'));
       const changes: Record<string, unknown> = {};

@@ -96,6 +96,16 @@ describe.each(storeKinds)('POST /v1/insurers/:n/members/import on %s', (kind) =>
       expect((await memberByNumber(insurer, '101')).nameKana).toBe('ヤマダ　タロウ');
     });
 
+    it('detects Shift_JIS that starts only after an all-ASCII first chunk (a long header, a streamed body)', async () => {
+      const { insurer } = await setup(h.app);
+      const csv = csvOf(people);
+      const headerEnd = csv.indexOf('\n') + 1;
+      const chunks = [Buffer.from(csv.slice(0, headerEnd)), iconv.encode(csv.slice(headerEnd), 'Shift_JIS')];
+      const r = await importFile(insurer, Readable.from(chunks), 'text/csv');
+      expect(r.statusCode, r.body).toBe(200);
+      expect(await namesByNumber(insurer)).toEqual(expectedNames);
+    });
+
     it('imports NDJSON (application/x-ndjson), skipping blank lines', async () => {
       const { insurer } = await setup(h.app);
       const r = await importFile(insurer, ndjsonOf(people).replace('\n', '\n\n'), 'application/x-ndjson');
