@@ -1,7 +1,7 @@
 // Confirmation storage: the card-number lookup (hot path) and usage events.
 
 import type { Db, UsageEventsTable } from '../platform/db.ts';
-import { chunks } from '../platform/db.ts';
+import { insertMany, runStatement } from '../platform/db.ts';
 import { periodForDate, type Candidate } from './rules.ts';
 import { toPeriod } from '../registry/repository.ts';
 
@@ -17,8 +17,8 @@ export interface CardKey {
  * Memberships under the card numbers with the period that matters on `asOf`. One query over the
  * unique card-number index joined to the insurer and the membership's periods.
  */
-export async function findCandidates(db: Db, key: CardKey, asOf: string): Promise<Candidate[]> {
-  let q = db
+function candidatesQuery(db: Db, withBranch: boolean) {
+  const q = db
     .selectFrom('memberships as m')
     .innerJoin('insurers as i', 'i.insurer_number', 'm.insurer_number')
     .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
@@ -51,11 +51,28 @@ export async function findCandidates(db: Db, key: CardKey, asOf: string): Promis
       'p.recorded_at',
       'p.recorded_by',
     ])
-    .where('m.insurer_number', '=', key.insurerNumber)
-    .where('m.symbol', '=', key.symbol)
-    .where('m.number', '=', key.number);
-  if (key.branch !== '') q = q.where('m.branch', '=', key.branch);
-  const rows = await q.orderBy('m.id').orderBy('p.valid_from').orderBy('p.recorded_at').execute();
+    .where('m.insurer_number', '=', '')
+    .where('m.symbol', '=', '')
+    .where('m.number', '=', '');
+  // No ORDER BY: a card has a handful of rows, sorted below for less than SQLite's temp b-tree costs.
+  return withBranch ? q.where('m.branch', '=', '') : q;
+}
+
+function byMemberThenPeriod(a: CandidateRow, b: CandidateRow): number {
+  if (a.member_id !== b.member_id) return a.member_id < b.member_id ? -1 : 1;
+  if (a.valid_from !== b.valid_from) return a.valid_from < b.valid_from ? -1 : 1;
+  return a.recorded_at < b.recorded_at ? -1 : a.recorded_at > b.recorded_at ? 1 : 0;
+}
+
+type CandidateRow = Awaited<ReturnType<ReturnType<typeof candidatesQuery>['execute']>>[number];
+
+export async function findCandidates(db: Db, key: CardKey, asOf: string): Promise<Candidate[]> {
+  // The hot path: compiled once per dialect and variant (with or without the branch number).
+  const rows =
+    key.branch !== ''
+      ? await runStatement<CandidateRow>(db, 'confirmation.candidates+branch', (d) => candidatesQuery(d, true), [key.insurerNumber, key.symbol, key.number, key.branch])
+      : await runStatement<CandidateRow>(db, 'confirmation.candidates', (d) => candidatesQuery(d, false), [key.insurerNumber, key.symbol, key.number]);
+  if (rows.length > 1) rows.sort(byMemberThenPeriod);
   const byMember = new Map<string, typeof rows>();
   for (const r of rows) {
     const list = byMember.get(r.member_id);
@@ -89,7 +106,7 @@ export async function findCandidates(db: Db, key: CardKey, asOf: string): Promis
 export type NewUsageEvent = Omit<UsageEventsTable, 'id'>;
 
 export async function insertUsageEvents(db: Db, events: readonly NewUsageEvent[]): Promise<void> {
-  for (const chunk of chunks(events, 9)) await db.insertInto('usage_events').values(chunk).execute();
+  await insertMany(db, 'usage_events', events);
 }
 
 export async function countUsageEvents(db: Db, filter: { facilityCode?: string } = {}): Promise<number> {

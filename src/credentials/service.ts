@@ -4,7 +4,16 @@
 
 import { newId } from '../platform/ids.ts';
 import type { Db } from '../platform/db.ts';
-import { nowIso } from '../platform/db.ts';
+import { nowIso, runStatement } from '../platform/db.ts';
+
+interface AuthRow {
+  id: string;
+  kind: string;
+  role: string;
+  facility_code: string | null;
+  insurer_number: string | null;
+  revoked_at: string | null;
+}
 import { facilityRoles, hashToken, newToken, type FacilityRole, type Principal } from '../platform/auth.ts';
 import { fieldError, OnshiError } from '../platform/errors.ts';
 import { findFacility, findInsurer } from '../registry/repository.ts';
@@ -89,11 +98,13 @@ export class CredentialService {
 
   /** The principal behind a bearer token, or undefined for an unknown or revoked one. */
   async authenticate(token: string): Promise<Principal | undefined> {
-    const r = await this.db
-      .selectFrom('credentials')
-      .select(['id', 'kind', 'role', 'facility_code', 'insurer_number', 'revoked_at'])
-      .where('token_hash', '=', hashToken(token))
-      .executeTakeFirst();
+    // Every request authenticates: a statement compiled once, one indexed lookup by hash.
+    const [r] = await runStatement<AuthRow>(
+      this.db,
+      'credentials.authenticate',
+      (db) => db.selectFrom('credentials').select(['id', 'kind', 'role', 'facility_code', 'insurer_number', 'revoked_at']).where('token_hash', '=', ''),
+      [hashToken(token)],
+    );
     if (!r || r.revoked_at !== null) return undefined;
     if (r.kind === 'facility') return { kind: 'facility', credentialId: r.id, role: r.role as FacilityRole, facilityCode: r.facility_code! };
     if (r.kind === 'insurer') return { kind: 'insurer', credentialId: r.id, role: 'insurer', insurerNumber: r.insurer_number! };

@@ -119,10 +119,12 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .columns(['membership_id', 'valid_from'])
           .execute();
 
+        // On SQLite a plain INTEGER PRIMARY KEY (the rowid): AUTOINCREMENT would add a write to
+        // sqlite_sequence to every group commit, and ids are never reused here (events are never deleted).
         const idColumn = dialect === 'postgres' ? 'bigserial' : 'integer';
         await db.schema
           .createTable('usage_events')
-          .addColumn('id', idColumn as 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('id', idColumn as 'integer', (c) => c.primaryKey())
           .addColumn('confirmation_id', 'text', (c) => c.notNull().unique())
           .addColumn('occurred_at', t.instant, (c) => c.notNull())
           .addColumn('occurred_on', t.date, (c) => c.notNull())

@@ -232,3 +232,29 @@ export async function insertMany<T extends keyof Database & string>(db: Db, tabl
     await db.executeQuery(CompiledQuery.raw(text, parameters));
   }
 }
+
+/** Statement texts of hot-path queries, per dialect, built once. */
+const statementCache = new WeakMap<DialectAdapter, Map<string, string>>();
+
+/**
+ * A hot-path query built and compiled once per dialect, then executed with fresh parameters.
+ * Building a Kysely query costs more than running an indexed lookup on SQLite, so the per-request
+ * paths (authentication, card-number lookup) pay it once. `build` must produce the same SQL whatever
+ * the placeholder values, and `parameters` must follow the order the builder binds them in.
+ */
+export async function runStatement<Row>(db: Db, key: string, build: (db: Db) => { compile(): CompiledQuery }, parameters: readonly unknown[]): Promise<Row[]> {
+  const adapter = db.getExecutor().adapter;
+  let cache = statementCache.get(adapter);
+  if (!cache) statementCache.set(adapter, (cache = new Map()));
+  let text = cache.get(key);
+  if (text === undefined) {
+    const compiled = build(db).compile();
+    if (compiled.parameters.length !== parameters.length) {
+      throw new Error(`runStatement(${key}): the builder binds ${compiled.parameters.length} parameters, ${parameters.length} given`);
+    }
+    text = compiled.sql;
+    cache.set(key, text);
+  }
+  const result = await db.executeQuery<Row>(CompiledQuery.raw(text, parameters as unknown[]));
+  return result.rows;
+}

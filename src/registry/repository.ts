@@ -178,12 +178,15 @@ export async function findMembershipByNumbers(db: Db, key: { insurerNumber: stri
 /** The keys among `keys` that already exist (bulk duplicate check). Keys are `insurer\tsymbol\tnumber\tbranch`. */
 export async function existingMembershipKeys(db: Db, insurerNumber: string, keys: readonly { symbol: string; number: string; branch: string }[]): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const chunk of chunks(keys, 1, 900)) {
+  const pairs = [...new Map(keys.map((k) => [`${k.symbol}\t${k.number}`, k])).values()];
+  // (symbol, number) IN ((?, ?), …): both dialects walk the card-number index for each pair. A bare
+  // `number IN (…)` could use only the insurer prefix and scanned the whole insurer per chunk.
+  for (const chunk of chunks(pairs, 2, 900)) {
     const rows = await db
       .selectFrom('memberships')
       .select(['symbol', 'number', 'branch'])
       .where('insurer_number', '=', insurerNumber)
-      .where('number', 'in', [...new Set(chunk.map((k) => k.number))])
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('symbol', 'number'), 'in', chunk.map((k) => tuple(k.symbol, k.number))))
       .execute();
     for (const r of rows) found.add(`${r.symbol}\t${r.number}\t${r.branch}`);
   }
