@@ -25,7 +25,7 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     await migrateToLatest(database.db, database.dialect);
     const linkSecret = await RegistryService.resolveLinkSecret(database.db, config.linkSecret);
     const registry = new RegistryService(database.db, linkSecret, options.clock);
-    const credentials = new CredentialService(database.db);
+    const credentials = new CredentialService(database.db, options.clock);
     await credentials.ensureBootstrapAdmin(config.adminToken);
     const recorder = new UsageRecorder(database.db, config.groupCommitMaxBatch);
     const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock);

@@ -13,6 +13,8 @@ interface AuthRow {
   facility_code: string | null;
   insurer_number: string | null;
   revoked_at: string | null;
+  person_id: string | null;
+  expires_at: string | null;
 }
 import { facilityRoles, hashToken, newToken, type FacilityRole, type Principal } from '../platform/auth.ts';
 import { fieldError, OnshiError } from '../platform/errors.ts';
@@ -40,14 +42,33 @@ export interface IssueInput {
 }
 
 export class CredentialService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * A patient session after the card sign-in (the cards service checks card, PIN and signature first).
+   * Short-lived: `hours` (default 1). The token is answered once; only its hash is kept.
+   */
+  async issuePatientSession(personId: string, hours = 1): Promise<{ id: string; token: string; expiresAt: string }> {
+    const id = newId();
+    const token = newToken();
+    const now = this.clock();
+    const expiresAt = new Date(now.getTime() + hours * 3_600_000).toISOString();
+    await this.db
+      .insertInto('credentials')
+      .values({ id, token_hash: hashToken(token), kind: 'patient', facility_code: null, insurer_number: null, role: 'patient', label: 'card sign-in', created_at: now.toISOString(), revoked_at: null, person_id: personId, expires_at: expiresAt })
+      .execute();
+    return { id, token, expiresAt };
+  }
 
   /** Issues a credential for a facility (with a staff role), an insurer, or an administrator. */
   async issue(input: IssueInput): Promise<CredentialView & { token: string }> {
     const id = newId();
     const token = newToken();
     const label = typeof input.label === 'string' && input.label.trim() !== '' ? input.label.trim().slice(0, 200) : null;
-    const base = { id, token_hash: hashToken(token), label, created_at: nowIso(), revoked_at: null };
+    const base = { id, token_hash: hashToken(token), label, created_at: nowIso(), revoked_at: null, person_id: null, expires_at: null };
     const targets = [input.facilityCode, input.insurerNumber, input.admin === true ? true : undefined].filter((x) => x !== undefined);
     if (targets.length !== 1) {
       throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [fieldError('facilityCode', 'required', 'exactly one of facilityCode, insurerNumber or admin: true')] });
@@ -102,10 +123,12 @@ export class CredentialService {
     const [r] = await runStatement<AuthRow>(
       this.db,
       'credentials.authenticate',
-      (db) => db.selectFrom('credentials').select(['id', 'kind', 'role', 'facility_code', 'insurer_number', 'revoked_at']).where('token_hash', '=', ''),
+      (db) => db.selectFrom('credentials').select(['id', 'kind', 'role', 'facility_code', 'insurer_number', 'revoked_at', 'person_id', 'expires_at']).where('token_hash', '=', ''),
       [hashToken(token)],
     );
     if (!r || r.revoked_at !== null) return undefined;
+    if (r.expires_at !== null && r.expires_at <= this.clock().toISOString()) return undefined;
+    if (r.kind === 'patient') return { kind: 'patient', credentialId: r.id, role: 'patient', personId: r.person_id! };
     if (r.kind === 'facility') return { kind: 'facility', credentialId: r.id, role: r.role as FacilityRole, facilityCode: r.facility_code! };
     if (r.kind === 'insurer') return { kind: 'insurer', credentialId: r.id, role: 'insurer', insurerNumber: r.insurer_number! };
     return { kind: 'admin', credentialId: r.id, role: 'admin' };
@@ -120,7 +143,7 @@ export class CredentialService {
     if (existing) await this.db.deleteFrom('credentials').where('id', '=', BOOTSTRAP_ADMIN_ID).execute();
     await this.db
       .insertInto('credentials')
-      .values({ id: BOOTSTRAP_ADMIN_ID, token_hash: hash, kind: 'admin', facility_code: null, insurer_number: null, role: 'admin', label: 'ONSHI_ADMIN_TOKEN', created_at: nowIso(), revoked_at: null })
+      .values({ id: BOOTSTRAP_ADMIN_ID, token_hash: hash, kind: 'admin', facility_code: null, insurer_number: null, role: 'admin', label: 'ONSHI_ADMIN_TOKEN', created_at: nowIso(), revoked_at: null, person_id: null, expires_at: null })
       .execute();
   }
 }

@@ -4,11 +4,9 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database, Dialect } from '../platform/db.ts';
 
-type Types = { date: 'date' | 'text'; instant: 'timestamptz' | 'text' };
-
-function typesFor(dialect: Dialect): Types {
-  return dialect === 'postgres' ? { date: 'date', instant: 'timestamptz' } : { date: 'text', instant: 'text' };
-}
+import { typesFor } from './types.ts';
+import { cardMigrations } from '../cards/migrations.ts';
+import { clinicalMigrations } from '../clinical/migrations.ts';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const t = typesFor(dialect);
@@ -142,6 +140,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Later migrations live with their capability; names keep the global order.
+    ...cardMigrations(t),
+    ...clinicalMigrations(t),
   };
 }
 

@@ -10,7 +10,9 @@ export type FacilityRole = (typeof facilityRoles)[number];
 export type Principal =
   | { kind: 'admin'; credentialId: string; role: 'admin' }
   | { kind: 'facility'; credentialId: string; role: FacilityRole; facilityCode: string }
-  | { kind: 'insurer'; credentialId: string; role: 'insurer'; insurerNumber: string };
+  | { kind: 'insurer'; credentialId: string; role: 'insurer'; insurerNumber: string }
+  /** A patient signed in with their My Number card (challenge + PIN): sees only their own records. */
+  | { kind: 'patient'; credentialId: string; role: 'patient'; personId: string };
 
 export type PrincipalKind = Principal['kind'];
 

@@ -41,6 +41,9 @@ export interface CredentialsTable {
   label: string | null;
   created_at: string;
   revoked_at: string | null;
+  /** Patient sessions (kind 'patient', migration 0002a): whose session, and until when. */
+  person_id: string | null;
+  expires_at: string | null;
 }
 
 export interface PersonsTable {

@@ -39,6 +39,32 @@ export const errorCatalogue = {
 
   // Confirmation
   ONSHI_CONFIRMATION_INVALID_INPUT: { status: 400, ja: '照会項目に誤りがあります。', en: 'Some inquiry fields are missing or malformed.' },
+
+  // Cards (My Number card stand-in for J-LIS) and the reader protocol
+  ONSHI_CARD_NOT_FOUND: { status: 404, ja: 'カードが見つかりません。', en: 'No such card.' },
+  ONSHI_CARD_UNREGISTERED: { status: 409, ja: 'このカードは保険証利用登録がされていません。', en: 'This card is not registered for use as a health insurance card.' },
+  ONSHI_CARD_ALREADY_REGISTERED: { status: 409, ja: 'このカードは既に保険証利用登録されています。', en: 'This card is already registered for insurance use.' },
+  ONSHI_CARD_SUSPENDED: { status: 403, ja: 'このカードは一時停止されています。', en: 'This card is suspended (reported lost).' },
+  ONSHI_CARD_CERTIFICATE_EXPIRED: { status: 403, ja: '利用者証明用電子証明書の有効期限が切れています。', en: 'The card user certificate has expired.' },
+  ONSHI_CARD_CERTIFICATE_UNKNOWN: { status: 403, ja: '電子証明書が確認できません。', en: 'The certificate was not issued by the card issuer or is unknown.' },
+  ONSHI_CARD_PIN_LOCKED: { status: 423, ja: '暗証番号がロックされています。発行元でロック解除が必要です。', en: 'The PIN is locked after too many wrong tries; the issuer must unlock it.' },
+  ONSHI_CARD_PIN_WRONG: { status: 401, ja: '暗証番号が違います。', en: 'The PIN is wrong.' },
+  ONSHI_CARD_FACE_MISMATCH: { status: 401, ja: '顔認証ができませんでした。', en: 'Face recognition did not match.' },
+  ONSHI_CHALLENGE_UNKNOWN: { status: 400, ja: 'チャレンジが見つかりません。', en: 'No such challenge.' },
+  ONSHI_CHALLENGE_EXPIRED: { status: 400, ja: 'チャレンジの有効期限が切れています。', en: 'The challenge has expired.' },
+  ONSHI_CHALLENGE_REPLAYED: { status: 409, ja: 'このチャレンジは既に使用されています。', en: 'This challenge has already been used (replay).' },
+  ONSHI_SIGNATURE_INVALID: { status: 401, ja: '電子署名の検証に失敗しました。', en: 'The signature does not verify against the registered certificate.' },
+
+  // Consent, clinical information, disaster mode, audit
+  ONSHI_CONSENT_REQUIRED: { status: 403, ja: '本人の同意がありません。', en: 'No consent from the patient for this facility and scope.' },
+  ONSHI_CONSENT_EXPIRED: { status: 403, ja: '本人の同意の有効期限が切れています。', en: 'The patient\'s consent for this scope has expired.' },
+  ONSHI_CONSENT_SCOPE: { status: 403, ja: '同意の範囲外の情報です。', en: 'The patient consented, but not to this kind of information.' },
+  ONSHI_CLINICAL_ROLE: { status: 403, ja: 'この情報を閲覧できる資格がありません。', en: 'This staff role may not view this kind of information.' },
+  ONSHI_CLINICAL_PHARMACY_CHECKUPS: { status: 403, ja: '薬局では特定健診情報を閲覧できません。', en: 'Pharmacies may not view specific health check-up information.' },
+  ONSHI_DISASTER_NOT_FOUND: { status: 404, ja: '災害が登録されていません。', en: 'No such disaster.' },
+  ONSHI_DISASTER_OUT_OF_SCOPE: { status: 403, ja: 'この医療機関等は災害時の閲覧対象外です。', en: 'This facility is not inside the declared disaster\'s scope.' },
+  ONSHI_DISASTER_OUT_OF_PERIOD: { status: 403, ja: '災害時の閲覧期間外です。', en: 'The declared disaster period does not cover this moment.' },
+  ONSHI_PATIENT_NOT_FOUND: { status: 404, ja: '該当する患者が見つかりません。', en: 'No patient matches.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
