@@ -11,6 +11,10 @@ import type { AppContext } from './context.ts';
 import { registryRoutes } from '../registry/routes.ts';
 import { credentialRoutes } from '../credentials/routes.ts';
 import { confirmationRoutes } from '../confirmation/routes.ts';
+import { cardRoutes } from '../cards/routes.ts';
+import { clinicalRoutes } from '../clinical/routes.ts';
+import { disasterRoutes } from '../disaster/routes.ts';
+import { auditRoutes } from '../audit/routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -42,6 +46,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'members', description: "An insurer's members and their eligibility periods" },
         { name: 'credentials', description: 'Bearer tokens (administrators)' },
         { name: 'confirmation', description: 'Online eligibility confirmation at reception' },
+        { name: 'cards', description: 'My Number card issuer, reader protocol and patient sign-in' },
+        { name: 'clinical', description: 'Medication and check-up information: feeds and views with consent' },
+        { name: 'disaster', description: 'Disaster mode (災害時): declarations and views without consent' },
+        { name: 'audit', description: 'Access log (閲覧履歴): append-only' },
         { name: 'system', description: 'Health and documentation' },
       ],
     },
@@ -68,5 +76,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(registryRoutes, { registry: ctx.registry, auth });
   await app.register(credentialRoutes, { credentials: ctx.credentials, auth });
   await app.register(confirmationRoutes, { confirmation: ctx.confirmation, auth });
+  await app.register(cardRoutes, { cards: ctx.cards, credentials: ctx.credentials, auth });
+  await app.register(clinicalRoutes, { clinical: ctx.clinical, auth });
+  await app.register(disasterRoutes, { disasters: ctx.disasters, clinical: ctx.clinical, auth });
+  await app.register(auditRoutes, { audit: ctx.audit, auth });
   return app;
 }

@@ -8,6 +8,11 @@ import { RegistryService } from '../registry/service.ts';
 import { CredentialService } from '../credentials/service.ts';
 import { ConfirmationService } from '../confirmation/service.ts';
 import { UsageRecorder } from '../confirmation/usage-recorder.ts';
+import { AuditService } from '../audit/service.ts';
+import { ConsentService } from '../consent/service.ts';
+import { CardService } from '../cards/service.ts';
+import { DisasterService } from '../disaster/service.ts';
+import { ClinicalService } from '../clinical/service.ts';
 
 export interface AppContext {
   config: Config;
@@ -16,6 +21,11 @@ export interface AppContext {
   registry: RegistryService;
   credentials: CredentialService;
   confirmation: ConfirmationService;
+  audit: AuditService;
+  consent: ConsentService;
+  cards: CardService;
+  disasters: DisasterService;
+  clinical: ClinicalService;
   close(): Promise<void>;
 }
 
@@ -29,6 +39,11 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     await credentials.ensureBootstrapAdmin(config.adminToken);
     const recorder = new UsageRecorder(database.db, config.groupCommitMaxBatch);
     const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock);
+    const audit = new AuditService(database.db, options.clock);
+    const consent = new ConsentService(database.db, config.consentValidityHours, options.clock);
+    const cards = new CardService(database.db, registry, recorder, consent, audit, options.clock);
+    const disasters = new DisasterService(database.db, options.clock);
+    const clinical = new ClinicalService(database.db, registry, consent, audit, disasters, options.clock);
     return {
       config,
       database,
@@ -36,6 +51,11 @@ export async function createContext(config: Config, options: { clock?: () => Dat
       registry,
       credentials,
       confirmation,
+      audit,
+      consent,
+      cards,
+      disasters,
+      clinical,
       async close() {
         await recorder.flush();
         await database.close();

@@ -13,5 +13,39 @@ export function cardMigrations(t: Types): Record<string, Migration> {
         await db.schema.alterTable('credentials').addColumn('expires_at', t.instant).execute();
       },
     },
+    // The issuer's records of cards (no My Number, no private key, no PIN in clear) and the
+    // one-time challenges of the reader protocol and the patient sign-in (in the database so that
+    // any node can answer the challenge another issued).
+    '0002b_cards': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('cards')
+          .addColumn('serial', 'text', (c) => c.primaryKey())
+          .addColumn('person_id', 'text', (c) => c.notNull().references('persons.id'))
+          .addColumn('certificate', 'text', (c) => c.notNull())
+          .addColumn('not_after', t.instant, (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('pin_hash', 'text', (c) => c.notNull())
+          .addColumn('pin_failures', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('pin_locked_at', t.instant)
+          .addColumn('registered_at', t.instant)
+          .addColumn('issued_at', t.instant, (c) => c.notNull())
+          .addColumn('issued_by', 'text', (c) => c.notNull())
+          .addColumn('status_changed_at', t.instant)
+          .execute();
+        await db.schema.createIndex('cards_person').on('cards').column('person_id').execute();
+
+        await db.schema
+          .createTable('card_challenges')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('audience', 'text', (c) => c.notNull())
+          .addColumn('nonce', 'text', (c) => c.notNull())
+          .addColumn('expires_at', t.instant, (c) => c.notNull())
+          .addColumn('used_at', t.instant)
+          .execute();
+        await db.schema.createIndex('card_challenges_expires').on('card_challenges').column('expires_at').execute();
+      },
+    },
   };
 }

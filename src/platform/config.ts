@@ -18,6 +18,8 @@ export interface Config {
   readonly benchRoutes: boolean;
   /** Group commit: the most usage events written in one transaction. */
   readonly groupCommitMaxBatch: number;
+  /** How long a patient's consent (medication, check-ups, limit info) stays in force, in hours. */
+  readonly consentValidityHours: number;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +75,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     demoData: bool(env, 'ONSHI_DEMO_DATA', true, problems),
     benchRoutes: bool(env, 'ONSHI_BENCH_ROUTES', false, problems),
     groupCommitMaxBatch: int(env, 'ONSHI_GROUP_COMMIT_MAX_BATCH', 2000, 1, 100_000, problems),
+    consentValidityHours: int(env, 'ONSHI_CONSENT_HOURS', 24, 1, 720, problems),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -65,6 +65,7 @@ export const errorCatalogue = {
   ONSHI_DISASTER_OUT_OF_SCOPE: { status: 403, ja: 'この医療機関等は災害時の閲覧対象外です。', en: 'This facility is not inside the declared disaster\'s scope.' },
   ONSHI_DISASTER_OUT_OF_PERIOD: { status: 403, ja: '災害時の閲覧期間外です。', en: 'The declared disaster period does not cover this moment.' },
   ONSHI_PATIENT_NOT_FOUND: { status: 404, ja: '該当する患者が見つかりません。', en: 'No patient matches.' },
+  ONSHI_PATIENT_AMBIGUOUS: { status: 409, ja: '該当する患者が複数います。保険証の記号・番号で照会してください。', en: 'More than one patient matches; search by card numbers instead.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -9,6 +9,7 @@ import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { periodForDate } from '../confirmation/rules.ts';
 import * as repo from './repository.ts';
+import type { PeriodRecord } from '../confirmation/rules.ts';
 import type { ImportRow } from './import.ts';
 
 export interface ImportReport {
@@ -35,31 +36,8 @@ import {
   type MemberAttributes,
 } from './rules.ts';
 
-export interface MemberView {
-  memberId: string;
-  personId: string;
-  insurerNumber: string;
-  symbol: string;
-  number: string;
-  branch: string;
-  relationship: string;
-  qualifiedFrom: string;
-  lostOn: string | null;
-  lossReason: string | null;
-  /** The attributes as of the date asked (or the latest known). */
-  validFrom: string;
-  validUntil: string | null;
-  name: string;
-  nameKana: string;
-  birthDate: string;
-  sex: string;
-  address: string;
-  postalCode: string | null;
-  copayRate: number;
-  limitCategory: string | null;
-  paperCardIssuedOn: string | null;
-  paperCardExpiresOn: string | null;
-}
+/** A membership with the attributes as of the date asked (or the latest known). */
+export type MemberView = Omit<repo.MembershipRow, 'createdAt'> & PeriodRecord;
 
 export interface MemberWithHistory extends MemberView {
   history: repo.StoredPeriod[];

@@ -205,3 +205,31 @@ export function myNumberFor(first11: string): string {
   const r = sum % 11;
   return `${first11}${r <= 1 ? 0 : 11 - r}`;
 }
+
+/** A credential for a staff member of a facility with the given role (doctor, pharmacist, …). */
+export async function staffCredential(app: FastifyInstance, facility: { code: string }, role: string): Promise<Issued> {
+  return issueCredential(app, { facilityCode: facility.code, role });
+}
+
+/** Query string naming fixtures' default member at an insurer, as a facility does after confirmation. */
+export function patientQuery(insurerNumber: string, overrides: Record<string, string> = {}): string {
+  return new URLSearchParams({ insurerNumber, symbol: '12', number: '3456', branch: '00', birthDate: '1980-04-01', ...overrides }).toString();
+}
+
+/** A medication row of the claims feed for fixtures' default member. */
+export function medicationRow(insurerNumber: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    insurerNumber,
+    symbol: '12',
+    number: '3456',
+    branch: '00',
+    dispensedOn: '2024-11-01',
+    facilityCode: makeFacilityCode('13', 'pharmacy', '999999'),
+    drugCode: '2171022F1020',
+    drugName: 'アムロジピン錠5mg',
+    quantity: 28,
+    unit: '錠',
+    days: 28,
+    ...overrides,
+  };
+}

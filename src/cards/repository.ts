@@ -1,0 +1,244 @@
+// Storage of the card issuer and the reader protocol. The per-confirmation statements (challenge,
+// card, a person's memberships) are compiled once per dialect with runStatement.
+
+import { sql } from 'kysely';
+import type { Db } from '../platform/db.ts';
+import { runStatement } from '../platform/db.ts';
+import { toPeriod } from '../registry/repository.ts';
+import { periodForDate, type Candidate } from '../confirmation/rules.ts';
+import { MAX_PIN_TRIES } from './rules.ts';
+
+export interface CardsTable {
+  serial: string;
+  person_id: string;
+  /** The user certificate (public): the server compares what the reader presents with it. */
+  certificate: string;
+  not_after: string;
+  status: 'active' | 'suspended';
+  /** scrypt$salt$hash of the PIN (see service: the server plays the chip's PIN check). */
+  pin_hash: string;
+  pin_failures: number;
+  pin_locked_at: string | null;
+  /** 保険証利用登録: when the card was registered for insurance use; null until then. */
+  registered_at: string | null;
+  issued_at: string;
+  issued_by: string;
+  status_changed_at: string | null;
+}
+
+export interface CardChallengesTable {
+  id: string;
+  purpose: 'reader' | 'patient';
+  /** The facility code the challenge was issued to, or 'patient' for a sign-in. */
+  audience: string;
+  nonce: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+declare module '../platform/db.ts' {
+  interface Database {
+    cards: CardsTable;
+    card_challenges: CardChallengesTable;
+  }
+}
+
+export async function insertCard(db: Db, row: CardsTable): Promise<void> {
+  await db.insertInto('cards').values(row).execute();
+}
+
+export async function findCard(db: Db, serial: string): Promise<CardsTable | undefined> {
+  const [row] = await runStatement<CardsTable>(db, 'cards.bySerial', (d) => d.selectFrom('cards').selectAll().where('serial', '=', ''), [serial]);
+  return row;
+}
+
+export async function cardsOfPerson(db: Db, personId: string): Promise<CardsTable[]> {
+  return db.selectFrom('cards').selectAll().where('person_id', '=', personId).orderBy('issued_at').execute();
+}
+
+export async function setStatus(db: Db, serial: string, status: CardsTable['status'], at: string): Promise<void> {
+  await db.updateTable('cards').set({ status, status_changed_at: at }).where('serial', '=', serial).execute();
+}
+
+export async function unlockPin(db: Db, serial: string): Promise<void> {
+  await db.updateTable('cards').set({ pin_failures: 0, pin_locked_at: null }).where('serial', '=', serial).execute();
+}
+
+/** Registers for insurance use unless already registered; true when this call registered it. */
+export async function markRegistered(db: Db, serial: string, at: string): Promise<boolean> {
+  const rows = await db.updateTable('cards').set({ registered_at: at }).where('serial', '=', serial).where('registered_at', 'is', null).returning('serial').execute();
+  return rows.length === 1;
+}
+
+/**
+ * Counts a wrong PIN in one statement (two nodes cannot both read 2 and write 3): the count goes up
+ * by one, and reaching MAX_PIN_TRIES sets the lock. Answers the new state; undefined when the card
+ * was locked already.
+ */
+export async function countWrongPin(db: Db, serial: string, at: string): Promise<{ pin_failures: number; pin_locked_at: string | null } | undefined> {
+  const rows = await db
+    .updateTable('cards')
+    .set({
+      pin_failures: sql<number>`pin_failures + 1`,
+      // The column in the first branch gives the CASE its type (timestamptz on PostgreSQL, which would
+      // otherwise read the bare parameter as text); it is null here (see the where clause).
+      pin_locked_at: sql<string | null>`case when pin_failures + 1 < ${MAX_PIN_TRIES} then pin_locked_at else ${at} end`,
+    })
+    .where('serial', '=', serial)
+    .where('pin_locked_at', 'is', null)
+    .returning(['pin_failures', 'pin_locked_at'])
+    .execute();
+  return rows[0];
+}
+
+/** A correct PIN resets the count (only written when there was one). */
+export async function resetPinFailures(db: Db, serial: string): Promise<void> {
+  await db.updateTable('cards').set({ pin_failures: 0 }).where('serial', '=', serial).where('pin_locked_at', 'is', null).where('pin_failures', '>', 0).execute();
+}
+
+// Challenges
+
+export async function insertChallenge(db: Db, row: CardChallengesTable): Promise<void> {
+  await runStatement(
+    db,
+    'cards.insertChallenge',
+    (d) => d.insertInto('card_challenges').values({ id: '', purpose: 'reader', audience: '', nonce: '', expires_at: '', used_at: null }),
+    [row.id, row.purpose, row.audience, row.nonce, row.expires_at, row.used_at],
+  );
+}
+
+/**
+ * Uses a challenge: marks it used in the same statement that reads it, only if it was unused and was
+ * issued to this audience and purpose. Two requests racing with one challenge: exactly one gets it.
+ */
+export async function consumeChallenge(db: Db, id: string, purpose: string, audience: string, at: string): Promise<{ nonce: string; expires_at: string } | undefined> {
+  const [row] = await runStatement<{ nonce: string; expires_at: string }>(
+    db,
+    'cards.consumeChallenge',
+    (d) =>
+      d
+        .updateTable('card_challenges')
+        .set({ used_at: '' })
+        .where('id', '=', '')
+        .where('purpose', '=', 'reader')
+        .where('audience', '=', '')
+        .where('used_at', 'is', null)
+        .returning(['nonce', 'expires_at']),
+    [at, id, purpose, audience],
+  );
+  return row;
+}
+
+/** After a failed consume: was it there for this audience (then it was used already)? */
+export async function challengeExists(db: Db, id: string, purpose: string, audience: string): Promise<boolean> {
+  const r = await db.selectFrom('card_challenges').select('id').where('id', '=', id).where('purpose', '=', purpose as 'reader').where('audience', '=', audience).executeTakeFirst();
+  return r !== undefined;
+}
+
+/** Drops challenges that expired before `before` (they can only ever be answered "expired"/"unknown"). */
+export async function deleteExpiredChallenges(db: Db, before: string): Promise<number> {
+  const r = await db.deleteFrom('card_challenges').where('expires_at', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+// The person's memberships, for the card path (by person instead of card numbers).
+
+interface PersonCandidateRow {
+  member_id: string;
+  person_id: string;
+  insurer_number: string;
+  insurer_name: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  relationship: string;
+  qualified_from: string;
+  lost_on: string | null;
+  loss_reason: string | null;
+  id: string;
+  membership_id: string;
+  valid_from: string;
+  valid_until: string | null;
+  name: string;
+  name_kana: string;
+  birth_date: string;
+  sex: string;
+  address: string;
+  postal_code: string | null;
+  copay_rate: number;
+  limit_category: string | null;
+  paper_card_issued_on: string | null;
+  paper_card_expires_on: string | null;
+  recorded_at: string;
+  recorded_by: string | null;
+}
+
+function personCandidatesQuery(db: Db) {
+  return db
+    .selectFrom('memberships as m')
+    .innerJoin('insurers as i', 'i.insurer_number', 'm.insurer_number')
+    .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
+    .select([
+      'm.id as member_id',
+      'm.person_id',
+      'm.insurer_number',
+      'i.name as insurer_name',
+      'm.symbol',
+      'm.number',
+      'm.branch',
+      'm.relationship',
+      'm.qualified_from',
+      'm.lost_on',
+      'm.loss_reason',
+      'p.id',
+      'p.membership_id',
+      'p.valid_from',
+      'p.valid_until',
+      'p.name',
+      'p.name_kana',
+      'p.birth_date',
+      'p.sex',
+      'p.address',
+      'p.postal_code',
+      'p.copay_rate',
+      'p.limit_category',
+      'p.paper_card_issued_on',
+      'p.paper_card_expires_on',
+      'p.recorded_at',
+      'p.recorded_by',
+    ])
+    .where('m.person_id', '=', '');
+}
+
+/** Every membership of a person, each with the period that matters on `asOf` (memberships_person index). */
+export async function candidatesOfPerson(db: Db, personId: string, asOf: string): Promise<Candidate[]> {
+  const rows = await runStatement<PersonCandidateRow>(db, 'cards.personCandidates', personCandidatesQuery, [personId]);
+  rows.sort((a, b) => (a.member_id !== b.member_id ? (a.member_id < b.member_id ? -1 : 1) : a.valid_from !== b.valid_from ? (a.valid_from < b.valid_from ? -1 : 1) : a.recorded_at < b.recorded_at ? -1 : 1));
+  const byMember = new Map<string, PersonCandidateRow[]>();
+  for (const r of rows) {
+    const list = byMember.get(r.member_id);
+    if (list) list.push(r);
+    else byMember.set(r.member_id, [r]);
+  }
+  const out: Candidate[] = [];
+  for (const list of byMember.values()) {
+    const m = list[0];
+    const periods = list.map((r) => toPeriod(r));
+    out.push({
+      memberId: m.member_id,
+      personId: m.person_id,
+      insurerNumber: m.insurer_number,
+      insurerName: m.insurer_name,
+      symbol: m.symbol,
+      number: m.number,
+      branch: m.branch,
+      relationship: m.relationship,
+      qualifiedFrom: m.qualified_from,
+      lostOn: m.lost_on,
+      lossReason: m.loss_reason,
+      period: periodForDate(periods, asOf)!,
+      latestBirthDate: periods[periods.length - 1].birthDate,
+    });
+  }
+  return out;
+}
