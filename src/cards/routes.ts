@@ -48,6 +48,8 @@ export const cardRoutes: FastifyPluginAsync<CardRoutesOptions> = async (plugin, 
       body: IssueCardBody,
       response: { 201: IssuedCardSchema, ...errorResponses },
     },
+    // The service checks every field (with its own codes), after the role check.
+    attachValidation: true,
     handler: async (request, reply) => reply.status(201).send(await cards.issue(request.body as Record<string, unknown>, actorOf(principalOf(request)))),
   });
 

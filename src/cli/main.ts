@@ -8,6 +8,7 @@ import { OnshiError } from '../platform/errors.ts';
 import { createContext, type AppContext } from '../app/context.ts';
 import { importFormatOf, readImportRows } from '../registry/import.ts';
 import { registerSeedCommand } from './seed-command.ts';
+import { registerReaderCommand } from './reader-command.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -106,6 +107,7 @@ export function buildCli(): Command {
     });
 
   registerSeedCommand(program, positiveInt);
+  registerReaderCommand(program);
   return program;
 }
 

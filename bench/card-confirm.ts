@@ -1,0 +1,272 @@
+// npm run bench:card — My Number card confirmations per second (challenge + signed confirm, with
+// Ed25519 signature verification), and card-number confirmations in the same run, for the ratio.
+//
+//   1. seed: a deterministic population of N people (default 100,000) into a fresh SQLite file; then
+//      BENCH_CARDS of them (default 1,000) get a My Number link (the persons' link keys are set to the
+//      HMAC of a synthetic My Number under the server's link secret, as an insurer registering the
+//      number would have done).
+//   2. server: `onshi serve` on that file in a child process.
+//   3. cards are issued through the API (POST /v1/cards, as an administrator).
+//   4. load, from this process (autocannon): the card path — each connection loops challenge →
+//      the simulated card signs the nonce → confirm (face verification, medication consent,
+//      registerNow on the first use) — then the card-number path on the same members.
+//
+// A card confirmation is two HTTP requests plus two signature verifications, a consent row and an
+// access-log row besides the usage event; the card-number path is one request. The target is a
+// ratio ≥ 0.5 (card confirmations per second over card-number confirmations per second).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import { openDatabase } from '../src/platform/db.ts';
+import { migrateToLatest } from '../src/migrations/index.ts';
+import { seedPopulation } from '../src/registry/seed.ts';
+import { SimulatedCard, fetchTransport } from '../src/reader/simulator.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const PEOPLE = env('BENCH_PEOPLE', 100_000);
+const CARDS = env('BENCH_CARDS', 1_000);
+const SECONDS = env('BENCH_SECONDS', 15);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
+const ADMIN_TOKEN = `bench-admin-${process.pid}-${Date.now()}`;
+const LINK_SECRET = `bench-link-secret-${'x'.repeat(32)}`;
+const dir = join(root, '.bench-card');
+const dbFile = join(dir, 'bench.db');
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+
+function myNumberFor(first11: string): string {
+  let sum = 0;
+  for (let n = 1; n <= 11; n++) sum += Number(first11[11 - n]) * (n <= 6 ? n + 1 : n - 5);
+  const r = sum % 11;
+  return `${first11}${r <= 1 ? 0 : 11 - r}`;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+  });
+}
+
+interface Holder {
+  myNumber: string;
+  name: string;
+  birthDate: string;
+  inquiry: string;
+}
+
+async function seed(): Promise<Holder[]> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const database = openDatabase(`sqlite:${dbFile}`);
+  await migrateToLatest(database.db, database.dialect);
+  const summary = await seedPopulation(database.db, { people: PEOPLE, facilities: 100, seed: 'bench-card' });
+  console.log(`seed        ${fmt(summary.persons)} people (${fmt(summary.memberships)} memberships) in ${summary.seconds} s`);
+  // People with exactly one membership, valid today, spread over the population.
+  const rows = await database.db
+    .selectFrom('memberships as m')
+    .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
+    .select(['m.person_id', 'm.insurer_number', 'm.symbol', 'm.number', 'm.branch', 'p.birth_date', 'p.name'])
+    .where('m.lost_on', 'is', null)
+    .where('p.valid_until', 'is', null)
+    .where(sql<boolean>`(m.rowid % 37) = 0`)
+    .where(sql<boolean>`(select count(*) from memberships o where o.person_id = m.person_id) = 1`)
+    .limit(CARDS)
+    .execute();
+  const holders: Holder[] = [];
+  await database.db.transaction().execute(async (trx) => {
+    for (const [i, r] of rows.entries()) {
+      const myNumber = myNumberFor(`8${String(i).padStart(10, '0')}`);
+      const linkKey = createHmac('sha256', LINK_SECRET).update(myNumber).digest('base64url');
+      await trx.updateTable('persons').set({ link_key: linkKey }).where('id', '=', r.person_id).execute();
+      holders.push({
+        myNumber,
+        name: r.name,
+        birthDate: r.birth_date,
+        inquiry: JSON.stringify({ insurerNumber: r.insurer_number, symbol: r.symbol, number: r.number, branch: r.branch, birthDate: r.birth_date }),
+      });
+    }
+  });
+  await database.close();
+  console.log(`            ${fmt(holders.length)} people linked to a My Number for cards`);
+  return holders;
+}
+
+async function startServer(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(root, 'bin/onshi.js'), 'serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      ONSHI_DATABASE_URL: `sqlite:${dbFile}`,
+      ONSHI_ADMIN_TOKEN: ADMIN_TOKEN,
+      ONSHI_LINK_SECRET: LINK_SECRET,
+      ONSHI_DEMO_DATA: 'false',
+      ONSHI_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('onshi is running')) ok();
+    });
+    child.once('exit', (code) => fail(new Error(`server exited with ${code}`)));
+  });
+  return child;
+}
+
+async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await r.json();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+interface Figures {
+  confirmations: number;
+  perSecond: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** The card path: each connection loops challenge → sign → confirm over the issued cards. */
+async function cardLoad(base: string, token: string, cards: SimulatedCard[], seconds: number): Promise<Figures> {
+  let next = 0;
+  let confirmed = 0;
+  const result = await autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/card-confirmations/challenges',
+        body: '{}', // the connection's content-type is JSON: an empty body would be refused
+        onResponse: (status: number, body: string, context: any) => {
+          if (status === 201) context.challenge = JSON.parse(body);
+        },
+      },
+      {
+        method: 'POST',
+        path: '/v1/card-confirmations',
+        setupRequest: (req: any, context: any) => {
+          const c = context.challenge;
+          // No challenge in hand (autocannon builds ahead at a connection's start): back to the first request.
+          if (!c) return null;
+          const card = cards[next++ % cards.length];
+          return {
+            ...req,
+            body: JSON.stringify({
+              challengeId: c.challengeId,
+              serial: card.serial,
+              certificate: card.certificate,
+              signature: card.sign('reader', c.nonce, c.audience),
+              verification: 'face',
+              faceMatched: true,
+              consent: { medication: true, checkups: false, limitInfo: false },
+              registerNow: true,
+            }),
+          };
+        },
+        onResponse: (status: number) => {
+          if (status === 200) confirmed++;
+        },
+      },
+    ],
+  } as autocannon.Options);
+  return figures(result, confirmed, seconds);
+}
+
+async function numberLoad(base: string, token: string, bodies: string[], seconds: number): Promise<Figures> {
+  let i = 0;
+  const result = await autocannon({
+    url: `${base}/v1/confirmations`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+  });
+  return figures(result, result['2xx'], seconds);
+}
+
+function figures(result: autocannon.Result, confirmations: number, seconds: number): Figures {
+  return {
+    confirmations,
+    perSecond: confirmations / seconds,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+function print(label: string, f: Figures): void {
+  console.log(
+    `${label.padEnd(13)}${fmt(f.perSecond).padStart(7)} confirmations/s   per request p50 ${f.p50} ms, p99 ${f.p99} ms   (${fmt(f.confirmations)} confirmations in ${fmt(f.requests)} requests, ${f.non2xx} non-2xx, ${f.errors} errors)`,
+  );
+}
+
+async function main(): Promise<void> {
+  console.log(`onshi bench:card — node ${process.version}, ${fmt(PEOPLE)} people, ${fmt(CARDS)} cards, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
+  const holders = await seed();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer(port);
+  try {
+    const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
+    const { token } = await api(base, ADMIN_TOKEN, 'POST', '/v1/credentials', { facilityCode: facilities.facilities[0].code });
+
+    const started = performance.now();
+    const transport = fetchTransport(base);
+    const cards: SimulatedCard[] = [];
+    for (let i = 0; i < holders.length; i += 16) {
+      const batch = holders.slice(i, i + 16);
+      cards.push(...(await Promise.all(batch.map((h) => SimulatedCard.issue(transport, ADMIN_TOKEN, { myNumber: h.myNumber, name: h.name, birthDate: h.birthDate, pin: '1234' })))));
+    }
+    const issueSeconds = (performance.now() - started) / 1000;
+    console.log(`issue       ${fmt(cards.length)} cards over HTTP in ${issueSeconds.toFixed(1)} s = ${fmt(cards.length / issueSeconds)} cards/s (key pair, certificate, scrypt PIN hash)`);
+
+    // Warm-up: also registers every card for insurance use (registerNow on first use).
+    await cardLoad(base, token, cards, 3);
+    await numberLoad(base, token, holders.map((h) => h.inquiry), 3);
+    const byCard = await cardLoad(base, token, cards, SECONDS);
+    const byNumbers = await numberLoad(base, token, holders.map((h) => h.inquiry), SECONDS);
+    console.log('');
+    print('card', byCard);
+    print('card-number', byNumbers);
+    console.log(`ratio       card / card-number = ${(byCard.perSecond / byNumbers.perSecond).toFixed(2)} (target ≥ 0.5)`);
+    const health = await api(base, ADMIN_TOKEN, 'GET', '/health');
+    console.log(`usage       ${JSON.stringify(health.usageEvents)}`);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((ok) => server.once('exit', ok));
+  }
+  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
