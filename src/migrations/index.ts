@@ -7,6 +7,8 @@ import type { Database, Dialect } from '../platform/db.ts';
 import { typesFor } from './types.ts';
 import { cardMigrations } from '../cards/migrations.ts';
 import { clinicalMigrations } from '../clinical/migrations.ts';
+import { statisticsMigrations } from '../statistics/migrations.ts';
+import { batchMigrations } from '../batch/migrations.ts';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const t = typesFor(dialect);
@@ -143,6 +145,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     // Later migrations live with their capability; names keep the global order.
     ...cardMigrations(t),
     ...clinicalMigrations(t),
+    ...statisticsMigrations(t),
+    ...batchMigrations(t),
   };
 }
 
