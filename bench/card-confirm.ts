@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -138,7 +139,32 @@ async function api(base: string, token: string, method: string, path: string, bo
   return json;
 }
 
+/**
+ * The server process's CPU time so far (user + system, every thread: the signature checks run in
+ * libuv's pool), in seconds, from /proc on Linux; undefined elsewhere. Other processes on the machine
+ * change the throughput of a phase but not the CPU a confirmation costs the server, so this figure is
+ * the steadier one on a shared machine.
+ */
+function serverCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+async function measured(pid: number | undefined, run: () => Promise<Figures>): Promise<Figures> {
+  const before = serverCpuSeconds(pid);
+  const f = await run();
+  const after = serverCpuSeconds(pid);
+  if (before !== undefined && after !== undefined && f.confirmations > 0) f.cpuPerConfirmation = ((after - before) / f.confirmations) * 1e6;
+  return f;
+}
+
 interface Figures {
+  /** Server CPU per confirmation, µs (Linux only). */
+  cpuPerConfirmation?: number;
   confirmations: number;
   perSecond: number;
   requests: number;
@@ -224,7 +250,8 @@ function figures(result: autocannon.Result, confirmations: number, seconds: numb
 
 function print(label: string, f: Figures): void {
   console.log(
-    `${label.padEnd(13)}${fmt(f.perSecond).padStart(7)} confirmations/s   per request p50 ${f.p50} ms, p99 ${f.p99} ms   (${fmt(f.confirmations)} confirmations in ${fmt(f.requests)} requests, ${f.non2xx} non-2xx, ${f.errors} errors)`,
+    `${label.padEnd(13)}${fmt(f.perSecond).padStart(7)} confirmations/s   per request p50 ${f.p50} ms, p99 ${f.p99} ms   (${fmt(f.confirmations)} confirmations in ${fmt(f.requests)} requests, ${f.non2xx} non-2xx, ${f.errors} errors)` +
+      (f.cpuPerConfirmation === undefined ? '' : `   server CPU ${fmt(f.cpuPerConfirmation)} µs/confirmation`),
   );
 }
 
@@ -251,12 +278,15 @@ async function main(): Promise<void> {
     // Warm-up: also registers every card for insurance use (registerNow on first use).
     await cardLoad(base, token, cards, 3);
     await numberLoad(base, token, holders.map((h) => h.inquiry), 3);
-    const byCard = await cardLoad(base, token, cards, SECONDS);
-    const byNumbers = await numberLoad(base, token, holders.map((h) => h.inquiry), SECONDS);
+    const byCard = await measured(server.pid, () => cardLoad(base, token, cards, SECONDS));
+    const byNumbers = await measured(server.pid, () => numberLoad(base, token, holders.map((h) => h.inquiry), SECONDS));
     console.log('');
     print('card', byCard);
     print('card-number', byNumbers);
     console.log(`ratio       card / card-number = ${(byCard.perSecond / byNumbers.perSecond).toFixed(2)} (target ≥ 0.5)`);
+    if (byCard.cpuPerConfirmation !== undefined && byNumbers.cpuPerConfirmation !== undefined) {
+      console.log(`            server CPU per confirmation, card-number / card = ${(byNumbers.cpuPerConfirmation / byCard.cpuPerConfirmation).toFixed(2)}`);
+    }
     const health = await api(base, ADMIN_TOKEN, 'GET', '/health');
     console.log(`usage       ${JSON.stringify(health.usageEvents)}`);
   } finally {

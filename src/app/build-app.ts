@@ -15,6 +15,8 @@ import { cardRoutes } from '../cards/routes.ts';
 import { clinicalRoutes } from '../clinical/routes.ts';
 import { disasterRoutes } from '../disaster/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
+import { calculatorRoutes } from '../programmes/incentive/calculator-routes.ts';
+import { statisticsRoutes } from '../statistics/routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -50,6 +52,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'clinical', description: 'Medication and check-up information: feeds and views with consent' },
         { name: 'disaster', description: 'Disaster mode (災害時): declarations and views without consent' },
         { name: 'audit', description: 'Access log (閲覧履歴): append-only' },
+        { name: 'statistics', description: 'Usage statistics and the programmes that pay facilities' },
+        { name: 'calculators', description: 'Programme calculators for anyone: no credential, no personal data' },
         { name: 'system', description: 'Health and documentation' },
       ],
     },
@@ -80,5 +84,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(clinicalRoutes, { clinical: ctx.clinical, auth });
   await app.register(disasterRoutes, { disasters: ctx.disasters, clinical: ctx.clinical, auth });
   await app.register(auditRoutes, { audit: ctx.audit, auth });
+  await app.register(calculatorRoutes);
+  await app.register(statisticsRoutes, { statistics: ctx.statistics, auth });
   return app;
 }

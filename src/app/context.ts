@@ -11,13 +11,17 @@ import { UsageRecorder } from '../confirmation/usage-recorder.ts';
 import { AuditService } from '../audit/service.ts';
 import { ConsentService } from '../consent/service.ts';
 import { CardService } from '../cards/service.ts';
+import { ChallengeLedger } from '../cards/challenges.ts';
 import { DisasterService } from '../disaster/service.ts';
 import { ClinicalService } from '../clinical/service.ts';
+import { StatisticsService } from '../statistics/service.ts';
 
 export interface AppContext {
   config: Config;
   database: DatabaseHandle;
   recorder: UsageRecorder;
+  /** Used card challenges (replay protection), group-committed like the usage events. */
+  challenges: ChallengeLedger;
   registry: RegistryService;
   credentials: CredentialService;
   confirmation: ConfirmationService;
@@ -26,6 +30,7 @@ export interface AppContext {
   cards: CardService;
   disasters: DisasterService;
   clinical: ClinicalService;
+  statistics: StatisticsService;
   close(): Promise<void>;
 }
 
@@ -41,13 +46,16 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock);
     const audit = new AuditService(database.db, options.clock);
     const consent = new ConsentService(database.db, config.consentValidityHours, options.clock);
-    const cards = new CardService(database.db, registry, recorder, consent, audit, options.clock);
+    const challenges = new ChallengeLedger(database.db, options.clock, config.groupCommitMaxBatch);
+    const cards = new CardService(database.db, registry, recorder, challenges, consent, audit, options.clock);
     const disasters = new DisasterService(database.db, options.clock);
     const clinical = new ClinicalService(database.db, registry, consent, audit, disasters, options.clock);
+    const statistics = new StatisticsService(database.db, database.dialect, options.clock);
     return {
       config,
       database,
       recorder,
+      challenges,
       registry,
       credentials,
       confirmation,
@@ -56,7 +64,9 @@ export async function createContext(config: Config, options: { clock?: () => Dat
       cards,
       disasters,
       clinical,
+      statistics,
       async close() {
+        await challenges.flush();
         await recorder.flush();
         await database.close();
       },

@@ -26,20 +26,17 @@ export interface CardsTable {
   status_changed_at: string | null;
 }
 
-export interface CardChallengesTable {
+/** Challenges already answered (replay protection; see challenges.ts). Rows past expiry are pruned. */
+export interface CardUsedChallengesTable {
+  /** The challenge's nonce (random, bound to its purpose, audience and expiry by the server's MAC). */
   id: string;
-  purpose: 'reader' | 'patient';
-  /** The facility code the challenge was issued to, or 'patient' for a sign-in. */
-  audience: string;
-  nonce: string;
   expires_at: string;
-  used_at: string | null;
 }
 
 declare module '../platform/db.ts' {
   interface Database {
     cards: CardsTable;
-    card_challenges: CardChallengesTable;
+    card_used_challenges: CardUsedChallengesTable;
   }
 }
 
@@ -98,46 +95,39 @@ export async function resetPinFailures(db: Db, serial: string): Promise<void> {
 
 // Challenges
 
-export async function insertChallenge(db: Db, row: CardChallengesTable): Promise<void> {
-  await runStatement(
-    db,
-    'cards.insertChallenge',
-    (d) => d.insertInto('card_challenges').values({ id: '', purpose: 'reader', audience: '', nonce: '', expires_at: '', used_at: null }),
-    [row.id, row.purpose, row.audience, row.nonce, row.expires_at, row.used_at],
-  );
-}
+/** Above this many rows a consume batch is split (bounds the statement texts runStatement keeps). */
+const USED_CHALLENGES_PER_STATEMENT = 256;
 
 /**
- * Uses a challenge: marks it used in the same statement that reads it, only if it was unused and was
- * issued to this audience and purpose. Two requests racing with one challenge: exactly one gets it.
+ * Marks challenges used: one multi-row INSERT … ON CONFLICT DO NOTHING RETURNING id, on both
+ * dialects. Answers the ids this call inserted; an id missing from the answer was used already
+ * (by an earlier batch, or by another node). The ids must be distinct (the caller dedupes a batch).
  */
-export async function consumeChallenge(db: Db, id: string, purpose: string, audience: string, at: string): Promise<{ nonce: string; expires_at: string } | undefined> {
-  const [row] = await runStatement<{ nonce: string; expires_at: string }>(
-    db,
-    'cards.consumeChallenge',
-    (d) =>
-      d
-        .updateTable('card_challenges')
-        .set({ used_at: '' })
-        .where('id', '=', '')
-        .where('purpose', '=', 'reader')
-        .where('audience', '=', '')
-        .where('used_at', 'is', null)
-        .returning(['nonce', 'expires_at']),
-    [at, id, purpose, audience],
-  );
-  return row;
+export async function insertUsedChallenges(db: Db, rows: readonly CardUsedChallengesTable[]): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let start = 0; start < rows.length; start += USED_CHALLENGES_PER_STATEMENT) {
+    const chunk = rows.slice(start, start + USED_CHALLENGES_PER_STATEMENT);
+    const parameters: string[] = [];
+    for (const r of chunk) parameters.push(r.id, r.expires_at);
+    const found = await runStatement<{ id: string }>(
+      db,
+      `cards.useChallenges.${chunk.length}`,
+      (d) =>
+        d
+          .insertInto('card_used_challenges')
+          .values(chunk.map(() => ({ id: '', expires_at: '' })))
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id'),
+      parameters,
+    );
+    for (const r of found) inserted.add(r.id);
+  }
+  return inserted;
 }
 
-/** After a failed consume: was it there for this audience (then it was used already)? */
-export async function challengeExists(db: Db, id: string, purpose: string, audience: string): Promise<boolean> {
-  const r = await db.selectFrom('card_challenges').select('id').where('id', '=', id).where('purpose', '=', purpose as 'reader').where('audience', '=', audience).executeTakeFirst();
-  return r !== undefined;
-}
-
-/** Drops challenges that expired before `before` (they can only ever be answered "expired"/"unknown"). */
-export async function deleteExpiredChallenges(db: Db, before: string): Promise<number> {
-  const r = await db.deleteFrom('card_challenges').where('expires_at', '<', before).executeTakeFirst();
+/** Forgets used challenges that expired before `before`: an expired challenge is refused before its id is looked up. */
+export async function deleteUsedChallenges(db: Db, before: string): Promise<number> {
+  const r = await db.deleteFrom('card_used_challenges').where('expires_at', '<', before).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
 

@@ -71,12 +71,15 @@ describe('certificates', () => {
     for (const junk of [undefined, 42, '', 'a.b.c', 'not base64!.x', `${Buffer.from('{"v":2}').toString('base64url')}.AA`]) expect(parseCertificate(junk)).toBeUndefined();
   });
 
-  it('verifies the card signature only for the same purpose, nonce and audience', () => {
+  it('verifies the card signature only for the same purpose, nonce and audience', async () => {
     const sig = signChallenge(challengeMessage('reader', 'n0nce', '1310000017'), card.privateKey);
-    expect(verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000017'), sig, card.publicKey)).toBe(true);
-    expect(verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000025'), sig, card.publicKey)).toBe(false);
-    expect(verifyChallengeSignature(challengeMessage('patient', 'n0nce', '1310000017'), sig, card.publicKey)).toBe(false);
-    expect(verifyChallengeSignature(challengeMessage('reader', 'other', '1310000017'), sig, card.publicKey)).toBe(false);
+    expect(await verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000017'), sig, card.publicKey)).toBe(true);
+    expect(await verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000025'), sig, card.publicKey)).toBe(false);
+    expect(await verifyChallengeSignature(challengeMessage('patient', 'n0nce', '1310000017'), sig, card.publicKey)).toBe(false);
+    expect(await verifyChallengeSignature(challengeMessage('reader', 'other', '1310000017'), sig, card.publicKey)).toBe(false);
+    // Not a signature at all: refused before any verification.
+    expect(await verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000017'), sig.slice(4), card.publicKey)).toBe(false);
+    expect(await verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000017'), 42, card.publicKey)).toBe(false);
   });
 });
 

@@ -21,8 +21,11 @@
 //  - A locked PIN refuses PIN verification and the patient sign-in; face and visual verification
 //    still work, as with real face-recognition readers.
 //  - Every challenge is one-time whatever the outcome: a wrong PIN costs the challenge too.
+//    Challenges are stateless (HMAC under a server secret, see challenges.ts): issuing one writes
+//    nothing; the first answer spends it in the used-challenge ledger (group-committed).
 //  - Refusals are not confirmations: they write no usage event. An answered confirmation (valid or
-//    invalid) is one, committed before the answer goes out.
+//    invalid) is one, committed before the answer goes out, in one transaction with its consent
+//    answer and its access-log entries (the usage recorder's group commit).
 
 import { createPublicKey, randomBytes, scrypt as scryptCb, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -38,10 +41,11 @@ import { decideEligibility, type Candidate, type InvalidReason } from '../confir
 import { invalidReasonMessages, toEligibilityRecord, type EligibilityRecord } from '../confirmation/service.ts';
 import type { ConsentScope, ConsentService } from '../consent/service.ts';
 import type { AuditService } from '../audit/service.ts';
+import { auditRow, type AccessLogRow } from '../audit/rows.ts';
+import { mintChallenge, openChallenge, type Challenge, type ChallengeLedger, type ChallengePurpose } from './challenges.ts';
 import { generateKeyPair, keyIdOf, privateKeyFromPem, privateKeyToPem, publicKeyFromDer, publicKeyToDer, signCertificate, verifyCertificate, verifyChallengeSignature } from './certificate.ts';
 import * as repo from './repository.ts';
 import {
-  CHALLENGE_TTL_MS,
   certificateValidity,
   challengeMessage,
   MAX_PIN_TRIES,
@@ -54,6 +58,9 @@ import {
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 const ISSUER_SECRET = 'card_issuer_key';
+const CHALLENGE_SECRET = 'card_challenge_secret';
+/** Certificates kept verified in memory (a card's is checked against the issuer key once). */
+const VERIFIED_CERTIFICATES = 50_000;
 
 /** The card object a reader holds: answered once at issue, never stored centrally. */
 export interface IssuedCard {
@@ -78,13 +85,7 @@ export interface CardView {
   notAfter: string;
 }
 
-export interface Challenge {
-  challengeId: string;
-  nonce: string;
-  /** Who the challenge is for (the facility code, or 'patient'): part of the signed message. */
-  audience: string;
-  expiresAt: string;
-}
+export type { Challenge } from './challenges.ts';
 
 export interface CardProof {
   challengeId: string;
@@ -147,12 +148,13 @@ export class CardService {
   private issuer?: Promise<{ privateKey: KeyObject; publicKey: KeyObject; keyId: string }>;
   /** Certificates whose issuer signature was checked, by text (immutable, so a hit needs no recheck). */
   private readonly verified = new Map<string, { body: CertificateBody; publicKey: KeyObject }>();
-  private challengesIssued = 0;
+  private challengeKey?: Promise<Buffer>;
 
   constructor(
     private readonly db: Db,
     private readonly registry: RegistryService,
     private readonly recorder: UsageRecorder,
+    private readonly ledger: ChallengeLedger,
     private readonly consent: ConsentService,
     private readonly audit: AuditService,
     private readonly clock: () => Date = () => new Date(),
@@ -181,6 +183,28 @@ export class CardService {
       throw e;
     });
     return this.issuer;
+  }
+
+  /** The challenge MAC key: generated once and kept in system_secrets (every node checks the others' challenges). */
+  private challengeSecret(): Promise<Buffer> {
+    this.challengeKey ??= (async () => {
+      const read = () => this.db.selectFrom('system_secrets').select('value').where('name', '=', CHALLENGE_SECRET).executeTakeFirst();
+      let row = await read();
+      if (!row) {
+        // Two nodes may race here: the first insert wins and both read it back.
+        await this.db
+          .insertInto('system_secrets')
+          .values({ name: CHALLENGE_SECRET, value: randomBytes(32).toString('base64url'), created_at: nowIso() })
+          .onConflict((oc) => oc.column('name').doNothing())
+          .execute();
+        row = await read();
+      }
+      return Buffer.from(row!.value, 'base64url');
+    })().catch((e) => {
+      this.challengeKey = undefined;
+      throw e;
+    });
+    return this.challengeKey;
   }
 
   /** The issuer's public key (SPKI DER, base64url), for vendors who want to check certificates themselves. */
@@ -259,13 +283,9 @@ export class CardService {
 
   // Challenges
 
-  async newChallenge(purpose: 'reader' | 'patient', audience: string): Promise<Challenge> {
-    const now = this.clock();
-    const challenge: Challenge = { challengeId: newId(now.getTime()), nonce: randomBytes(32).toString('base64url'), audience, expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS).toISOString() };
-    await repo.insertChallenge(this.db, { id: challenge.challengeId, purpose, audience, nonce: challenge.nonce, expires_at: challenge.expiresAt, used_at: null });
-    // Housekeeping every 1000 challenges per node: a spent or expired challenge is never needed again.
-    if (++this.challengesIssued % 1000 === 0) await repo.deleteExpiredChallenges(this.db, new Date(now.getTime() - 10 * 60_000).toISOString());
-    return challenge;
+  /** A challenge for `audience`: computed (HMAC), nothing written. */
+  async newChallenge(purpose: ChallengePurpose, audience: string): Promise<Challenge> {
+    return mintChallenge(await this.challengeSecret(), purpose, audience, this.clock());
   }
 
   /**
@@ -275,13 +295,12 @@ export class CardService {
   private async authenticate(purpose: 'reader' | 'patient', audience: string, proof: CardProof, verification: VerificationMethod, pin: string | undefined, faceMatched: boolean | undefined): Promise<repo.CardsTable> {
     const now = this.clock();
     const at = now.toISOString();
-    const challenge = await repo.consumeChallenge(this.db, String(proof.challengeId), purpose, audience, at);
-    if (!challenge) {
-      // Another facility's challenge is "unknown" here: no oracle for ids issued elsewhere.
-      const exists = await repo.challengeExists(this.db, String(proof.challengeId), purpose, audience);
-      throw new OnshiError(exists ? 'ONSHI_CHALLENGE_REPLAYED' : 'ONSHI_CHALLENGE_UNKNOWN');
-    }
-    if (challenge.expires_at <= at) throw new OnshiError('ONSHI_CHALLENGE_EXPIRED', { expiresAt: challenge.expires_at });
+    // Another facility's challenge does not verify here: "unknown", and not spent.
+    const challenge = openChallenge(await this.challengeSecret(), proof.challengeId, purpose, audience);
+    if (!challenge) throw new OnshiError('ONSHI_CHALLENGE_UNKNOWN');
+    if (challenge.expiresAt.getTime() <= now.getTime()) throw new OnshiError('ONSHI_CHALLENGE_EXPIRED', { expiresAt: challenge.expiresAt.toISOString() });
+    // Spent from here on, whatever the outcome below.
+    if (!(await this.ledger.consume(challenge.nonce, challenge.expiresAt))) throw new OnshiError('ONSHI_CHALLENGE_REPLAYED');
 
     const cert = await this.checkCertificate(proof.certificate);
     const card = cert && cert.body.serial === proof.serial ? await repo.findCard(this.db, proof.serial) : undefined;
@@ -291,7 +310,7 @@ export class CardService {
     if (card.status === 'suspended') throw new OnshiError('ONSHI_CARD_SUSPENDED');
     const validity = certificateValidity(cert.body, now);
     if (validity !== 'valid') throw new OnshiError('ONSHI_CARD_CERTIFICATE_EXPIRED', { notBefore: cert.body.notBefore, notAfter: cert.body.notAfter, validity });
-    if (!verifyChallengeSignature(challengeMessage(purpose, challenge.nonce, audience), proof.signature, cert.publicKey)) throw new OnshiError('ONSHI_SIGNATURE_INVALID');
+    if (!(await verifyChallengeSignature(challengeMessage(purpose, challenge.nonce, audience), proof.signature, cert.publicKey))) throw new OnshiError('ONSHI_SIGNATURE_INVALID');
 
     if (verification === 'pin') {
       const state = { failures: card.pin_failures, locked: card.pin_locked_at !== null };
@@ -321,7 +340,7 @@ export class CardService {
     const body = verifyCertificate(certificate, issuer.publicKey, issuer.keyId);
     const publicKey = body && publicKeyFromDer(body.subjectPublicKey);
     if (!body || !publicKey) return undefined;
-    if (this.verified.size >= 50_000) this.verified.delete(this.verified.keys().next().value as string);
+    if (this.verified.size >= VERIFIED_CERTIFICATES) this.verified.delete(this.verified.keys().next().value as string);
     const entry = { body, publicKey };
     this.verified.set(certificate, entry);
     return entry;
@@ -353,29 +372,35 @@ export class CardService {
     // Face or PIN: the patient answered on the reader. Visual (generic reader): staff took written consent.
     const method = input.verification === 'visual' ? 'written' : 'reader';
 
-    const recorded = this.recorder.record({
-      confirmation_id: confirmationId,
-      occurred_at: now.toISOString(),
-      occurred_on: jstDateOf(now),
-      facility_code: facilityCode,
-      method: 'my_number_card',
-      result: decision.result,
-      reason: decision.result === 'invalid' ? decision.reason : null,
-      insurer_number: decision.candidate?.insurerNumber ?? null,
-      person_id: card.person_id,
-    });
-    const granted = await this.consent.grant({ personId: card.person_id, facilityCode, scopes, method, ...(method === 'written' ? { attestedBy: staff.actor } : {}) });
+    const { row: consentRow, record: granted } = this.consent.buildGrant({ personId: card.person_id, facilityCode, scopes, method, ...(method === 'written' ? { attestedBy: staff.actor } : {}) });
     const consent = { id: granted.id, scopes: granted.scopes, method, expiresAt: granted.expiresAt } as const;
-    await recorded;
-
     const entry = { actor: staff.actor, role: staff.role, facilityCode, personId: card.person_id };
-    await this.audit.record({ ...entry, what: 'eligibility', basis: { kind: 'confirmation', confirmationId }, detail: { method: 'my_number_card', verification: input.verification, result: decision.result } });
+    const accessLog: AccessLogRow[] = [
+      auditRow({ ...entry, what: 'eligibility', basis: { kind: 'confirmation', confirmationId }, detail: { method: 'my_number_card', verification: input.verification, result: decision.result } }, now),
+    ];
+    const showLimit = decision.result === 'valid' && granted.scopes.includes('limit_info');
+    if (showLimit) accessLog.push(auditRow({ ...entry, what: 'limit_category', basis: { kind: 'consent', consentId: granted.id } }, now));
+
+    // The usage event, the consent answer and the access-log entries commit together; the answer
+    // leaves after that commit.
+    await this.recorder.record(
+      {
+        confirmation_id: confirmationId,
+        occurred_at: now.toISOString(),
+        occurred_on: jstDateOf(now),
+        facility_code: facilityCode,
+        method: 'my_number_card',
+        result: decision.result,
+        reason: decision.result === 'invalid' ? decision.reason : null,
+        insurer_number: decision.candidate?.insurerNumber ?? null,
+        person_id: card.person_id,
+      },
+      { consents: [consentRow], accessLog },
+    );
+
     if (decision.result === 'valid') {
       const member: CardMember = toEligibilityRecord(decision.candidate);
-      if (granted.scopes.includes('limit_info')) {
-        member.limitCategory = decision.candidate.period.limitCategory;
-        await this.audit.record({ ...entry, what: 'limit_category', basis: { kind: 'consent', consentId: granted.id } });
-      }
+      if (showLimit) member.limitCategory = decision.candidate.period.limitCategory;
       return { result: 'valid', confirmationId, asOf, member, consent: { ...consent, scopes: [...consent.scopes] }, registeredNow };
     }
     const m = invalidReasonMessages[decision.reason];

@@ -1,6 +1,6 @@
 // onshi seed: a deterministic synthetic population in the configured database.
 
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { isIsoDate } from '../platform/time.ts';
 import { seedPopulation } from '../registry/seed.ts';
 import { DEFAULT_CLINICAL_SHARE, seedClinical } from '../clinical/seed.ts';
@@ -9,7 +9,7 @@ import { withContext } from './main.ts';
 
 function shareOf(value: string): number {
   const n = Number(value);
-  if (!(n > 0 && n <= 1)) throw new Error('--clinical-share must be a number in (0, 1]');
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('expected a number in (0, 1]');
   return n;
 }
 

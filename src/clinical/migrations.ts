@@ -105,5 +105,13 @@ export function clinicalMigrations(t: Types): Record<string, Migration> {
         }
       },
     },
+    // The patient's access history also lists the confirmations that returned their record
+    // (AuditService.history): one person's usage events, newest first, without a scan. One more
+    // index entry per usage event on the confirmation path.
+    '0003a_usage_events_person': {
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('usage_events_person_time').on('usage_events').columns(['person_id', 'occurred_at']).execute();
+      },
+    },
   };
 }

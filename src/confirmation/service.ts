@@ -45,7 +45,14 @@ export const invalidReasonMessages: Record<InvalidReason, { ja: string; en: stri
 };
 
 export type ConfirmationAnswer =
-  | { result: 'valid'; confirmationId: string; asOf: string; member: EligibilityRecord }
+  | {
+      result: 'valid';
+      confirmationId: string;
+      asOf: string;
+      member: EligibilityRecord;
+      /** 限度額適用認定証 区分, only when asked for (the XML interface, with the patient's consent flag). */
+      limitCategory?: string | null;
+    }
   | {
       result: 'invalid';
       confirmationId: string;
@@ -83,6 +90,11 @@ export function toEligibilityRecord(c: Candidate): EligibilityRecord {
   };
 }
 
+export interface EvaluateOptions {
+  /** Also answer the 限度額 category (the caller holds the patient's consent). */
+  withLimitCategory?: boolean;
+}
+
 export class ConfirmationService {
   constructor(
     private readonly db: Db,
@@ -92,8 +104,32 @@ export class ConfirmationService {
   ) {}
 
   /** Confirms by card numbers for a facility; resolves after the usage event is committed. */
-  async confirmByCardNumbers(facilityCode: string, raw: Record<string, unknown>): Promise<ConfirmationAnswer> {
+  async confirmByCardNumbers(facilityCode: string, raw: Record<string, unknown>, options: EvaluateOptions = {}): Promise<ConfirmationAnswer> {
     const now = this.clock();
+    const { answer, insurerNumber, personId } = await this.evaluateCardNumbers(raw, now, options);
+    await this.recorder.record({
+      confirmation_id: answer.confirmationId,
+      occurred_at: now.toISOString(),
+      occurred_on: jstDateOf(now),
+      facility_code: facilityCode,
+      method: 'insurance_card',
+      result: answer.result,
+      reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
+      insurer_number: insurerNumber,
+      person_id: personId,
+    });
+    return answer;
+  }
+
+  /**
+   * The decision alone, recorded nowhere: confirmByCardNumbers records it as a usage event, batch
+   * inquiries (一括照会, before the visit) use it as it is.
+   */
+  async evaluateCardNumbers(
+    raw: Record<string, unknown>,
+    now: Date = this.clock(),
+    options: EvaluateOptions = {},
+  ): Promise<{ answer: ConfirmationAnswer; insurerNumber: string | null; personId: string | null }> {
     const confirmationId = newId();
     const parsed = parseInquiry(raw, todayJst(now));
     let answer: ConfirmationAnswer;
@@ -111,6 +147,7 @@ export class ConfirmationService {
       personId = decision.candidate?.personId ?? null;
       if (decision.result === 'valid') {
         answer = { result: 'valid', confirmationId, asOf: inquiry.asOf, member: toEligibilityRecord(decision.candidate) };
+        if (options.withLimitCategory) answer.limitCategory = decision.candidate.period.limitCategory;
       } else {
         const m = invalidReasonMessages[decision.reason];
         answer = { result: 'invalid', confirmationId, asOf: inquiry.asOf, reason: decision.reason, message: m.en, messageJa: m.ja };
@@ -120,17 +157,6 @@ export class ConfirmationService {
         }
       }
     }
-    await this.recorder.record({
-      confirmation_id: confirmationId,
-      occurred_at: now.toISOString(),
-      occurred_on: jstDateOf(now),
-      facility_code: facilityCode,
-      method: 'insurance_card',
-      result: answer.result,
-      reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
-      insurer_number: insurerNumber,
-      person_id: personId,
-    });
-    return answer;
+    return { answer, insurerNumber, personId };
   }
 }

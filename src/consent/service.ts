@@ -2,7 +2,8 @@
 // ticked on the reader (or attested in writing), in force for a configurable period. The latest
 // answer at a facility replaces earlier ones: a patient who now says no has withdrawn a yes.
 
-import type { Db } from '../platform/db.ts';
+import { insertMany, type Db } from '../platform/db.ts';
+import type { ConsentsTable } from '../clinical/tables.ts';
 import { newId } from '../platform/ids.ts';
 import { OnshiError } from '../platform/errors.ts';
 import '../clinical/tables.ts';
@@ -10,6 +11,14 @@ import '../clinical/tables.ts';
 export const consentScopes = ['medication', 'checkups', 'limit_info'] as const;
 export type ConsentScope = (typeof consentScopes)[number];
 export type ConsentMethod = 'reader' | 'written';
+
+export interface GrantInput {
+  personId: string;
+  facilityCode: string;
+  scopes: ConsentScope[];
+  method: ConsentMethod;
+  attestedBy?: string;
+}
 
 export interface ConsentRecord {
   id: string;
@@ -49,11 +58,12 @@ export class ConsentService {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Records one answer. An empty scopes list is a valid "no to everything" (recorded, grants nothing). */
-  async grant(
-    input: { personId: string; facilityCode: string; scopes: ConsentScope[]; method: ConsentMethod; attestedBy?: string },
-    db: Db = this.db,
-  ): Promise<ConsentRecord> {
+  /**
+   * Checks one answer and builds its row without writing it (pure but for the clock and the id):
+   * the caller writes `row` in its own transaction, e.g. the card confirmation's group commit.
+   * An empty scopes list is a valid "no to everything" (recorded, grants nothing).
+   */
+  buildGrant(input: GrantInput): { row: ConsentsTable; record: ConsentRecord } {
     const bad = input.scopes.filter((s) => !consentScopes.includes(s));
     if (bad.length > 0) throw new OnshiError('ONSHI_REQUEST_INVALID', { field: 'scopes', notAllowed: bad, allowed: consentScopes });
     if (input.method !== 'reader' && input.method !== 'written') throw new OnshiError('ONSHI_REQUEST_INVALID', { field: 'method', allowed: ['reader', 'written'] });
@@ -67,19 +77,23 @@ export class ConsentService {
       grantedAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.validityHours * 3_600_000).toISOString(),
     };
-    await db
-      .insertInto('consents')
-      .values({
-        id: record.id,
-        person_id: input.personId,
-        facility_code: input.facilityCode,
-        scopes: scopes.join(','),
-        method: input.method,
-        attested_by: input.attestedBy ?? null,
-        granted_at: record.grantedAt,
-        expires_at: record.expiresAt,
-      })
-      .execute();
+    const row: ConsentsTable = {
+      id: record.id,
+      person_id: input.personId,
+      facility_code: input.facilityCode,
+      scopes: scopes.join(','),
+      method: input.method,
+      attested_by: input.attestedBy ?? null,
+      granted_at: record.grantedAt,
+      expires_at: record.expiresAt,
+    };
+    return { row, record };
+  }
+
+  /** Records one answer. An empty scopes list is a valid "no to everything" (recorded, grants nothing). */
+  async grant(input: GrantInput, db: Db = this.db): Promise<ConsentRecord> {
+    const { row, record } = this.buildGrant(input);
+    await insertMany(db, 'consents', [row]);
     return record;
   }
 

@@ -66,6 +66,15 @@ export const errorCatalogue = {
   ONSHI_DISASTER_OUT_OF_PERIOD: { status: 403, ja: '災害時の閲覧期間外です。', en: 'The declared disaster period does not cover this moment.' },
   ONSHI_PATIENT_NOT_FOUND: { status: 404, ja: '該当する患者が見つかりません。', en: 'No patient matches.' },
   ONSHI_PATIENT_AMBIGUOUS: { status: 409, ja: '該当する患者が複数います。保険証の記号・番号で照会してください。', en: 'More than one patient matches; search by card numbers instead.' },
+
+  // The real interface (XML messages) and batch inquiry (一括照会)
+  ONSHI_INTERFACE_MALFORMED: { status: 400, ja: '電文の形式が正しくありません。', en: 'The message is not well-formed XML in UTF-8 or Shift_JIS.' },
+  ONSHI_INTERFACE_UNKNOWN_MESSAGE: { status: 400, ja: 'ファイル名または電文種別が正しくありません。', en: 'The file name or message type is not one onshi serves.' },
+  ONSHI_INTERFACE_INVALID_HEADER: { status: 400, ja: '電文ヘッダの項目に誤りがあります。', en: 'A message header item is missing or malformed.' },
+  ONSHI_BATCH_NOT_FOUND: { status: 404, ja: '該当する受付番号がありません。', en: 'No batch inquiry with this reception number.' },
+  ONSHI_BATCH_EMPTY: { status: 400, ja: '照会対象が0件です。', en: 'The batch inquiry has no rows.' },
+  ONSHI_BATCH_TOO_MANY_ROWS: { status: 413, ja: '照会件数が上限を超えています。', en: 'The batch inquiry has more rows than allowed.' },
+  ONSHI_BATCH_PROCESSING: { status: 409, ja: '処理中です。しばらくしてから再度お試しください。', en: 'The batch inquiry is still being processed; ask again later.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

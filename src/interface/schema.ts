@@ -1,0 +1,220 @@
+// The message families as schemas: element names in the order onshi writes them, nested groups,
+// repeated groups. One generic reader and writer follow the schemas, so every family is parsed
+// liberally (any order, unknown elements ignored, empty elements absent) and written exactly.
+
+import { child, children, rawText, text, type OutElement, type XmlNode } from './xml.ts';
+
+/** A message as plain data: element name → text, group or list of groups. Values stay strings. */
+export interface Msg {
+  [name: string]: string | Msg | Msg[] | undefined;
+}
+
+export type Field = string | { group: string; schema: Schema; many?: boolean };
+export type Schema = readonly Field[];
+
+/** Fields read with their padding kept (6-digit insurer numbers are right-aligned in 8 characters). */
+const RAW_FIELDS = new Set(['InsurerNumber']);
+
+const group = (name: string, schema: Schema, many = false): Field => ({ group: name, schema, many });
+
+export const searchInfoSchema: Schema = [
+  'InsurerNumber',
+  'InsuredCardSymbol',
+  'InsuredIdentificationNumber',
+  'InsuredBranchNumber',
+  'Birthdate',
+  'LimitApplicationCertificateRelatedConsFlg',
+  'ArbitraryIdentifier',
+];
+
+const elderlySchema: Schema = ['ElderlyRecipientCertificateDate', 'ElderlyRecipientValidStartDate', 'ElderlyRecipientValidEndDate', 'ElderlyRecipientContributionRatio'];
+
+const limitSchema: Schema = [
+  'LimitApplicationCertificateClassification',
+  'LimitApplicationCertificateClassificationFlag',
+  'LimitApplicationCertificateDate',
+  'LimitApplicationCertificateValidStartDate',
+  'LimitApplicationCertificateValidEndDate',
+  'LimitApplicationCertificateLongTermDate',
+];
+
+const specificDiseaseSchema: Schema = [
+  'SpecificDiseasesDiseaseCategory',
+  'SpecificDiseasesCertificateDate',
+  'SpecificDiseasesValidStartDate',
+  'SpecificDiseasesValidEndDate',
+  'SpecificDiseasesSelfPay',
+];
+
+export const resultOfQualificationSchema: Schema = [
+  'InsuredCardClassification',
+  'InsurerNumber',
+  'InsuredCardSymbol',
+  'InsuredIdentificationNumber',
+  'InsuredBranchNumber',
+  'PersonalFamilyClassification',
+  'InsuredName',
+  'Name',
+  'NameOfOther',
+  'NameKana',
+  'NameOfOtherKana',
+  'Sex1',
+  'Sex2',
+  'Birthdate',
+  'Address',
+  'PostNumber',
+  'QualificationDate',
+  'DisqualificationDate',
+  'InsuredCertificateIssuanceDate',
+  'InsuredCardValidDate',
+  'InsuredCardExpirationDate',
+  'InsuredPartialContributionRatio',
+  'PreschoolClassification',
+  'ReasonOfLoss',
+  'InsurerName',
+  group('ElderlyRecipientCertificateInfo', elderlySchema),
+  'LimitApplicationCertificateRelatedConsFlg',
+  'LimitApplicationCertificateRelatedConsTime',
+  group('LimitApplicationCertificateRelatedInfo', limitSchema),
+  'SpecificDiseasesCertificateRelatedConsFlg',
+  'SpecificDiseasesCertificateRelatedConsTime',
+  group('SpecificDiseasesCertificateList', [group('SpecificDiseasesCertificateInfo', specificDiseaseSchema, true)]),
+  'SpecificHealthCheckupsInfoConsFlg',
+  'SpecificHealthCheckupsInfoConsTime',
+  'SpecificHealthCheckupsInfoAvailableTime',
+  'PharmacistsInfoConsFlg',
+  'PharmacistsInfoConsTime',
+  'PharmacistsInfoAvailableTime',
+  'DiagnosisInfoConsFlg',
+  'DiagnosisInfoConsTime',
+  'DiagnosisInfoAvailableTime',
+  'OperationInfoConsFlg',
+  'OperationInfoConsTime',
+  'OperationInfoAvailableTime',
+  'ArbitraryIdentifier',
+  'ReferenceNumber',
+];
+
+const requestHeader: Schema = ['QualificationConfirmationDate', 'MedicalInstitutionCode', 'ArbitraryFileIdentifier', 'CharacterCodeIdentifier'];
+
+/** The families onshi serves, by file-name prefix: request and result schemas of XmlMsg. */
+export const families = {
+  /** 資格確認 (single inquiry by card numbers). */
+  OQSsiquc01: {
+    request: [group('MessageHeader', requestHeader), group('MessageBody', [group('QualificationConfirmSearchInfo', searchInfoSchema)])],
+    result: [
+      group('MessageHeader', [
+        'ProcessExecutionTime',
+        'QualificationConfirmationDate',
+        'MedicalInstitutionCode',
+        'ArbitraryFileIdentifier',
+        'ReferenceClassification',
+        'SegmentOfResult',
+        'ErrorCode',
+        'ErrorMessage',
+        'CharacterCodeIdentifier',
+      ]),
+      group('MessageBody', [
+        'ProcessingResultStatus',
+        'ProcessingResultCode',
+        'ProcessingResultMessage',
+        'QualificationValidity',
+        group('QualificationConfirmSearchInfo', searchInfoSchema),
+        group('ResultList', [group('ResultOfQualificationConfirmation', resultOfQualificationSchema, true)]),
+      ]),
+    ],
+  },
+  /** 資格確認一括照会: upload → acceptance with a ReceptionNumber. */
+  OQSmuquc01: {
+    request: [group('MessageHeader', requestHeader), group('MessageBody', [group('QualificationConfirmSearchInfo', searchInfoSchema, true)])],
+    result: [
+      group('MessageHeader', [
+        'ProcessExecutionTime',
+        'QualificationConfirmationDate',
+        'MedicalInstitutionCode',
+        'ArbitraryFileIdentifier',
+        'SegmentOfResult',
+        'ErrorCode',
+        'ErrorMessage',
+        'CharacterCodeIdentifier',
+      ]),
+      group('MessageBody', ['ReceptionNumber', 'ReceptionDateTime', 'ProcessingResultStatus', 'ProcessingResultCode', 'ProcessingResultMessage']),
+    ],
+  },
+  /** 資格確認一括照会ダウンロード要求 → 資格確認一括照会結果. */
+  OQSmuquc02: {
+    request: [group('MessageHeader', ['MedicalInstitutionCode', 'ArbitraryFileIdentifier', 'CharacterCodeIdentifier']), group('MessageBody', ['ReceptionNumber'])],
+    result: [
+      group('MessageHeader', [
+        'ProcessExecutionTime',
+        'QualificationConfirmationDate',
+        'MedicalInstitutionCode',
+        'ArbitraryFileIdentifier',
+        'ReceptionNumber',
+        'SegmentOfResult',
+        'ErrorCode',
+        'ErrorMessage',
+        'NumberOfProcessingResult',
+        'NumberOfNormalProcessing',
+        'NumberOfError',
+        'CharacterCodeIdentifier',
+      ]),
+      group('MessageBody', [
+        group(
+          'BulkConfirmUnit',
+          [
+            group('QualificationConfirmSearchInfo', searchInfoSchema),
+            'ProcessingResultStatus',
+            'ProcessingResultCode',
+            'ProcessingResultMessage',
+            'QualificationValidity',
+            group('ResultOfQualificationConfirmation', resultOfQualificationSchema),
+            'ReferenceNumber',
+          ],
+          true,
+        ),
+      ]),
+    ],
+  },
+} as const satisfies Record<string, { request: Schema; result: Schema }>;
+
+export type FamilyName = keyof typeof families;
+
+/** Reads a node by a schema: known elements in any order; empty text and empty groups are absent. */
+export function readBySchema(node: XmlNode | undefined, schema: Schema): Msg {
+  const out: Msg = {};
+  for (const f of schema) {
+    if (typeof f === 'string') {
+      const v = RAW_FIELDS.has(f) ? rawText(node, f) : text(node, f);
+      if (v !== undefined && v.trim() !== '') out[f] = v;
+    } else if (f.many) {
+      const list = children(node, f.group)
+        .map((c) => readBySchema(c, f.schema))
+        .filter((m) => Object.keys(m).length > 0);
+      if (list.length > 0) out[f.group] = list;
+    } else {
+      const c = child(node, f.group);
+      if (c !== undefined) {
+        const m = readBySchema(c, f.schema);
+        if (Object.keys(m).length > 0) out[f.group] = m;
+      }
+    }
+  }
+  return out;
+}
+
+/** Writes a message by a schema: the schema's order, absent and empty values omitted. */
+export function writeBySchema(name: string, msg: Msg, schema: Schema): OutElement {
+  const items: OutElement[] = [];
+  for (const f of schema) {
+    if (typeof f === 'string') {
+      const v = msg[f];
+      if (typeof v === 'string' && v !== '') items.push([f, v]);
+    } else {
+      const v = msg[f.group];
+      if (v === undefined || typeof v === 'string') continue;
+      for (const m of Array.isArray(v) ? v : [v]) items.push(writeBySchema(f.group, m, f.schema));
+    }
+  }
+  return [name, items];
+}
