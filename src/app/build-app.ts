@@ -17,6 +17,10 @@ import { disasterRoutes } from '../disaster/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { calculatorRoutes } from '../programmes/incentive/calculator-routes.ts';
 import { statisticsRoutes } from '../statistics/routes.ts';
+import { programmeRoutes } from '../programmes/incentive/routes.ts';
+import { interfaceRoutes } from '../interface/routes.ts';
+import { InterfaceService } from '../interface/service.ts';
+import { batchRoutes } from '../batch/routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -54,6 +58,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'audit', description: 'Access log (閲覧履歴): append-only' },
         { name: 'statistics', description: 'Usage statistics and the programmes that pay facilities' },
         { name: 'calculators', description: 'Programme calculators for anyone: no credential, no personal data' },
+        { name: 'interface', description: 'The real interface: request/result XML files (OQSsiquc01, OQSmuquc01/02)' },
+        { name: 'batch', description: 'Batch inquiry (一括照会) in JSON and CSV' },
         { name: 'system', description: 'Health and documentation' },
       ],
     },
@@ -86,5 +92,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(auditRoutes, { audit: ctx.audit, auth });
   await app.register(calculatorRoutes);
   await app.register(statisticsRoutes, { statistics: ctx.statistics, auth });
+  await app.register(programmeRoutes, { programmes: ctx.programmes, targets: ctx.targets, auth });
+  const interfaceService = new InterfaceService(ctx.confirmation, ctx.batch, undefined, (err) => app.log.error({ err }, 'interface request failed'));
+  await app.register(interfaceRoutes, { interfaceService, auth });
+  await app.register(batchRoutes, { batch: ctx.batch, auth });
   return app;
 }

@@ -15,6 +15,9 @@ import { ChallengeLedger } from '../cards/challenges.ts';
 import { DisasterService } from '../disaster/service.ts';
 import { ClinicalService } from '../clinical/service.ts';
 import { StatisticsService } from '../statistics/service.ts';
+import { ProgrammeService } from '../programmes/incentive/service.ts';
+import { TargetService } from '../programmes/targets/service.ts';
+import { BatchService, type BatchOptions } from '../batch/service.ts';
 
 export interface AppContext {
   config: Config;
@@ -31,10 +34,14 @@ export interface AppContext {
   disasters: DisasterService;
   clinical: ClinicalService;
   statistics: StatisticsService;
+  programmes: ProgrammeService;
+  targets: TargetService;
+  /** Batch inquiries (一括照会): persistent jobs, run by this context's runner. */
+  batch: BatchService;
   close(): Promise<void>;
 }
 
-export async function createContext(config: Config, options: { clock?: () => Date } = {}): Promise<AppContext> {
+export async function createContext(config: Config, options: { clock?: () => Date; batch?: BatchOptions & { run?: boolean } } = {}): Promise<AppContext> {
   const database = openDatabase(config.databaseUrl);
   try {
     await migrateToLatest(database.db, database.dialect);
@@ -51,6 +58,11 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     const disasters = new DisasterService(database.db, options.clock);
     const clinical = new ClinicalService(database.db, registry, consent, audit, disasters, options.clock);
     const statistics = new StatisticsService(database.db, database.dialect, options.clock);
+    const programmes = new ProgrammeService(database.db, statistics);
+    const targets = new TargetService(database.db, statistics);
+    const batch = new BatchService(database.db, confirmation, options.clock, options.batch);
+    // The job runner resumes unfinished batch inquiries at start (run: false leaves them queued).
+    if (options.batch?.run !== false) batch.start();
     return {
       config,
       database,
@@ -65,7 +77,11 @@ export async function createContext(config: Config, options: { clock?: () => Dat
       disasters,
       clinical,
       statistics,
+      programmes,
+      targets,
+      batch,
       async close() {
+        await batch.stop();
         await challenges.flush();
         await recorder.flush();
         await database.close();

@@ -50,8 +50,7 @@ export function cardMigrations(t: Types): Record<string, Migration> {
     // Stateless challenges (see challenges.ts): issuing one writes nothing; the table keeps only the
     // challenges already answered, so that a replay is refused on every node. A row can go once its
     // challenge has expired (expiry is checked first). The table of 0002b is no longer used; it is
-    // left as it is (migrations are append-only) and a later migration may drop it. Named after 0003 so that it sorts after every migration an
-    // existing database has already run (the migrator refuses one inserted before them).
+    // left as it is (migrations are append-only) and a later migration may drop it.
     '0003b_card_used_challenges': {
       async up(db: Kysely<any>) {
         await db.schema

@@ -9,6 +9,7 @@ import { createContext, type AppContext } from '../app/context.ts';
 import { importFormatOf, readImportRows } from '../registry/import.ts';
 import { registerSeedCommand } from './seed-command.ts';
 import { registerReaderCommand } from './reader-command.ts';
+import { registerStatisticsCommands } from '../statistics/cli.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -105,6 +106,7 @@ export function buildCli(): Command {
         console.log(JSON.stringify(report));
       });
     });
+  registerStatisticsCommands(program, imports);
 
   registerSeedCommand(program, positiveInt);
   registerReaderCommand(program);

@@ -242,17 +242,22 @@ const valueArb = fc
   .map((cs) => cs.join(''))
   .filter((s) => s.trim() === s && s.replace(/^[\u3000]+|[\u3000]+$/g, '') === s);
 
-function msgArb(schema: Schema, depth = 0): fc.Arbitrary<Msg> {
+// Schemas are finite trees (no recursion), so the arbitrary follows them all the way down.
+function msgArb(schema: Schema): fc.Arbitrary<Msg> {
   const entries: Record<string, fc.Arbitrary<unknown>> = {};
   for (const f of schema) {
     if (typeof f === 'string') entries[f] = valueArb;
-    else if (depth < 4) entries[f.group] = f.many ? fc.array(nonEmpty(f.schema, depth + 1), { minLength: 1, maxLength: 3 }) : nonEmpty(f.schema, depth + 1);
+    else entries[f.group] = f.many ? fc.array(nonEmpty(f.schema), { minLength: 1, maxLength: 3 }) : nonEmpty(f.schema);
   }
   return fc.record(entries, { requiredKeys: [] }) as fc.Arbitrary<Msg>;
 }
 
-function nonEmpty(schema: Schema, depth: number): fc.Arbitrary<Msg> {
-  return msgArb(schema, depth).filter((m) => Object.keys(m).length > 0);
+/** A group with at least one element (an empty group reads back as absent). */
+function nonEmpty(schema: Schema): fc.Arbitrary<Msg> {
+  const first = schema[0];
+  const key = typeof first === 'string' ? first : first.group;
+  const firstArb = typeof first === 'string' ? valueArb : first.many ? fc.array(nonEmpty(first.schema), { minLength: 1, maxLength: 2 }) : nonEmpty(first.schema);
+  return fc.tuple(msgArb(schema), firstArb).map(([m, v]) => ({ ...m, [key]: m[key] ?? v }) as Msg);
 }
 
 /** Shuffles element order in written XML: parsing must not care. */

@@ -30,7 +30,7 @@ export function requestFileName(fileName: string): { family: FamilyName; resultF
 
 /** The result file name for any name: the first `req_` after the family becomes `res_`. */
 export function resultFileNameOf(fileName: string): string {
-  return fileName.replace(/^(OQS[a-z]{2}[a-z]{4}\d{2})req_/, '$1res_');
+  return fileName.replace(/^(OQS[a-z]{2}[a-z]{3,4}\d{2})req_/, '$1res_');
 }
 
 export interface DecodedRequest {

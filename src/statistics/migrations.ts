@@ -1,6 +1,6 @@
 // Migrations of usage statistics, aggregates and programmes (0004_*).
 
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { Types } from '../migrations/types.ts';
 
 export function statisticsMigrations(t: Types): Record<string, Migration> {
@@ -19,6 +19,9 @@ export function statisticsMigrations(t: Types): Record<string, Migration> {
           .addColumn('claims', 'integer')
           .addColumn('source', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('facility_month_stats_pk', ['facility_code', 'month'])
+          // On SQLite the rows live in primary-key order: a page of facilities reads its months
+          // sequentially instead of one table lookup per index entry.
+          .$call((b) => (t.dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
           .execute();
         await db.schema.createIndex('facility_month_stats_month').on('facility_month_stats').columns(['month', 'facility_code']).execute();
 

@@ -5,6 +5,9 @@ import { injectTransport, personWithCard, type CardHolder } from '../support/car
 import { ReaderError, SimulatedCard, SimulatedReader, type ConfirmOptions } from '../../src/reader/simulator.ts';
 import { generateKeyPair, privateKeyToPem, publicKeyToDer, signCertificate } from '../../src/cards/certificate.ts';
 import { parseCertificate } from '../../src/cards/rules.ts';
+import { newId } from '../../src/platform/ids.ts';
+
+const newIdPair = () => ({ event: newId(), consent: newId(), log: newId() });
 
 // The clock stands at 2024-11-30T15:00Z (2024-12-01 in Japan); tests that need time to pass move it
 // and put it back.
@@ -235,6 +238,124 @@ describe.each(storeKinds)('POST /v1/card-confirmations on %s', (kind) => {
     expect((await reader.send(pinBody)).body.code).toBe('ONSHI_SIGNATURE_INVALID');
     const view = await h.app.inject({ method: 'GET', url: `/v1/cards/${holder.card.serial}`, headers: adminHeaders });
     expect(view.json().pinFailures).toBe(0);
+  });
+
+  it('refuses a forged challenge id and one with its expiry extended (ONSHI_CHALLENGE_UNKNOWN), without spending the real one', async () => {
+    const { holder, reader } = await scene();
+    await register(reader, holder);
+    const challenge = await reader.challenge();
+    const [v, exp, nonce, tag] = challenge.challengeId.split('.');
+    const body = reader.confirmationBody(holder.card, challenge, { verification: 'face' });
+    const flipped = `${tag[0] === 'A' ? 'B' : 'A'}${tag.slice(1)}`;
+    for (const challengeId of [`${v}.${exp}.${nonce}.${flipped}`, `${v}.${Number(exp) + 3_600_000}.${nonce}.${tag}`]) {
+      const r = await reader.send({ ...body, challengeId });
+      expect([r.status, r.body.code]).toEqual([400, 'ONSHI_CHALLENGE_UNKNOWN']);
+    }
+    expect((await reader.send(body)).status).toBe(200);
+  });
+
+  it('issues a challenge without writing to the store', async () => {
+    const { reader } = await scene();
+    const count = async () => Number((await h.ctx.database.db.selectFrom('card_used_challenges').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await count();
+    await reader.challenge();
+    await reader.challenge();
+    expect(await count()).toBe(before);
+  });
+
+  it('lets exactly one of two concurrent answers to one challenge through; the other is a replay', async () => {
+    const { holder, reader } = await scene();
+    await register(reader, holder);
+    const body = reader.confirmationBody(holder.card, await reader.challenge(), { verification: 'face' });
+    const results = await Promise.all([reader.send(body), reader.send(body), reader.send(body)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
+    for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('ONSHI_CHALLENGE_REPLAYED');
+  });
+
+  it('consumes challenges in group-committed batches: in one batch the first request wins, the rest are replays', async () => {
+    const ledger = h.ctx.challenges;
+    const expiresAt = new Date(now.getTime() + 120_000);
+    const batchesBefore = ledger.stats.batches;
+    // Queued in one turn of the event loop: one batch, one statement.
+    const [a, b, c] = await Promise.all([ledger.consume('batch-nonce-1', expiresAt), ledger.consume('batch-nonce-1', expiresAt), ledger.consume('batch-nonce-2', expiresAt)]);
+    expect([a, b, c]).toEqual([true, false, true]);
+    expect(ledger.stats.batches).toBe(batchesBefore + 1);
+    // A later batch finds the rows committed.
+    expect(await Promise.all([ledger.consume('batch-nonce-1', expiresAt), ledger.consume('batch-nonce-3', expiresAt)])).toEqual([false, true]);
+  });
+
+  it('prunes used challenges only once expired (with the margin), and an expired challenge stays refused after it', async () => {
+    const { holder, reader } = await scene();
+    await register(reader, holder);
+    const body = reader.confirmationBody(holder.card, await reader.challenge(), { verification: 'face' });
+    expect((await reader.send(body)).status).toBe(200);
+    const nonce = String(body.challengeId).split('.')[2];
+    const row = () => h.ctx.database.db.selectFrom('card_used_challenges').select('id').where('id', '=', nonce).executeTakeFirst();
+    try {
+      // Expired, but within the margin: kept.
+      now = new Date(START.getTime() + 120_000 + 60_000);
+      await h.ctx.challenges.prune();
+      expect(await row()).toBeDefined();
+      now = new Date(START.getTime() + 120_000 + 11 * 60_000);
+      expect(await h.ctx.challenges.prune()).toBeGreaterThanOrEqual(1);
+      expect(await row()).toBeUndefined();
+      const r = await reader.send(body);
+      expect([r.status, r.body.code]).toEqual([400, 'ONSHI_CHALLENGE_EXPIRED']);
+    } finally {
+      now = START;
+    }
+  });
+
+  it('commits the consent and the access-log entries with the usage event: all there the moment the answer arrives', async () => {
+    const { facility, holder, reader } = await scene({ limitCategory: 'A03' });
+    await register(reader, holder);
+    const answer = await reader.confirm(holder.card, { verification: 'pin', pin: '1234', consent: { medication: true, limitInfo: true } });
+    // No flush, no wait: read right after the answer.
+    const db = h.ctx.database.db;
+    const [event, consent, log] = await Promise.all([
+      usageEvent(answer.confirmationId),
+      db.selectFrom('consents').selectAll().where('id', '=', answer.consent.id).executeTakeFirst(),
+      db.selectFrom('access_log').selectAll().where('person_id', '=', holder.member.personId).where('occurred_at', '=', START.toISOString()).execute(),
+    ]);
+    expect(event).toMatchObject({ method: 'my_number_card', result: 'valid' });
+    expect(consent).toMatchObject({ person_id: holder.member.personId, facility_code: facility.code, scopes: 'medication,limit_info', method: 'reader' });
+    const mine = log.filter((l) => l.basis_id === answer.confirmationId || l.basis_id === answer.consent.id);
+    expect(mine.map((l) => [l.what, l.basis_kind]).sort()).toEqual([
+      ['eligibility', 'confirmation'],
+      ['limit_category', 'consent'],
+    ]);
+  });
+
+  it('writes an event and its rows together or not at all, and one bad row fails only its own request', async () => {
+    const { facility, holder } = await scene();
+    const db = h.ctx.database.db;
+    const event = (id: string) => ({
+      confirmation_id: id,
+      occurred_at: now.toISOString(),
+      occurred_on: '2024-12-01',
+      facility_code: facility.code,
+      method: 'my_number_card',
+      result: 'valid',
+      reason: null,
+      insurer_number: null,
+      person_id: holder.member.personId,
+    });
+    const consentRow = (id: string, personId: string) => ({ id, person_id: personId, facility_code: facility.code, scopes: 'medication', method: 'reader', attested_by: null, granted_at: now.toISOString(), expires_at: now.toISOString() });
+    const logRow = (id: string) => ({ id, occurred_at: now.toISOString(), actor: 'test', role: 'reception', facility_code: facility.code, person_id: holder.member.personId, what: 'eligibility', basis_kind: 'confirmation', basis_id: id, detail: null });
+    const good = newIdPair();
+    const bad = newIdPair();
+    // Same batch: the bad consent names no person (foreign key), the good one is fine.
+    const [okResult, badResult] = await Promise.allSettled([
+      h.ctx.recorder.record(event(good.event), { consents: [consentRow(good.consent, holder.member.personId)], accessLog: [logRow(good.log)] }),
+      h.ctx.recorder.record(event(bad.event), { consents: [consentRow(bad.consent, 'no-such-person')], accessLog: [logRow(bad.log)] }),
+    ]);
+    expect(okResult.status).toBe('fulfilled');
+    expect(badResult.status).toBe('rejected');
+    expect(await usageEvent(good.event)).toBeDefined();
+    expect(await db.selectFrom('consents').select('id').where('id', '=', good.consent).executeTakeFirst()).toBeDefined();
+    expect(await db.selectFrom('access_log').select('id').where('id', '=', good.log).executeTakeFirst()).toBeDefined();
+    expect(await usageEvent(bad.event)).toBeUndefined();
+    expect(await db.selectFrom('access_log').select('id').where('id', '=', bad.log).executeTakeFirst()).toBeUndefined();
   });
 
   it('answers invalid (with its usage event) when the person’s eligibility was lost', async () => {

@@ -155,7 +155,11 @@ const tableLabels: Record<IncentiveTableName, { en: string; ja: string }> = {
   small: { en: 'small-facility table', ja: '小規模施設の表' },
 };
 
-const yen = (n: number) => `¥${n.toLocaleString('en')}`;
+/** 200000 → '200,000' (Intl formatting costs too much across 250,000 facilities). */
+export function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+const yen = (n: number) => `¥${grouped(n)}`;
 const percent2 = (users: number, claims: number) => (claims > 0 ? Math.round((users * 10_000) / claims) / 100 : 0);
 
 /** The best month of May–August 2024 (most users; the earliest on a tie), or null when none has data. */
@@ -207,17 +211,17 @@ export function computeIncentive(input: IncentiveInput): IncentiveResult {
   const ja: string[] = [
     `2023年10月: レセプト${input.octClaims}件、マイナ保険証利用人数${input.octUsers}人、利用率${rate.toFixed(2)}%（${bandLabel}）${small ? '、小規模施設（150件以下）' : ''}。`,
     best.month ? `2024年5月〜8月で最も多い月: ${best.month}（${best.users}人、${increase >= 0 ? '+' : ''}${increase}人）。` : '2024年5月〜8月の利用人数がありません。',
-    reading.column === null ? `増加人数が${label.ja}の最初の列に達していないため0円です。` : `${label.ja}の${bandLabel}の行、${reading.column}人以上の列: ${reading.amountYen.toLocaleString('ja')}円。`,
+    reading.column === null ? `増加人数が${label.ja}の最初の列に達していないため0円です。` : `${label.ja}の${bandLabel}の行、${reading.column}人以上の列: ${grouped(reading.amountYen)}円。`,
   ];
   if (!conditionsMet) {
     en.push(`Not paid: the conditions ${missingConditions.join(', ')} are not attested (amount ${yen(0)}).`);
     ja.push(`支払要件（${missingConditions.join('、')}）を満たしていないため0円です。`);
   } else {
     en.push(`Amount: ${yen(amountYen)}.`);
-    ja.push(`給付額: ${amountYen.toLocaleString('ja')}円。`);
+    ja.push(`給付額: ${grouped(amountYen)}円。`);
     if (next) {
       en.push(`Next step: ${next.moreUsers} more users in the best month would raise it to ${yen(next.amountYen)}.`);
-      ja.push(`あと${next.moreUsers}人増えると${next.amountYen.toLocaleString('ja')}円になります。`);
+      ja.push(`あと${next.moreUsers}人増えると${grouped(next.amountYen)}円になります。`);
     } else {
       en.push('This is the maximum for this table and band.');
       ja.push('この区分の上限額です。');

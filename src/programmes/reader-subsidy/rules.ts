@@ -3,7 +3,7 @@
 // already received), and the subsidy for an actual cost (½, capped). Pure: no I/O.
 
 import { fieldError, type FieldError } from '../../platform/errors.ts';
-import { facilityTypes, type FacilityType } from '../incentive/rules.ts';
+import { facilityTypes, grouped, type FacilityType } from '../incentive/rules.ts';
 
 export const READER_SUBSIDY_MONTHS = ['2023-10', '2023-11', '2023-12', '2024-01', '2024-02', '2024-03', '2024-04', '2024-05', '2024-06', '2024-07', '2024-08'] as const;
 export const MIN_PEAK_USES = 500;
@@ -79,8 +79,8 @@ export function computeReaderSubsidy(input: ReaderSubsidyInput): ReaderSubsidyRe
   const parts = [peak.month ? `Peak month ${peak.month}: ${peak.uses} card uses.` : 'No card uses reported for October 2023 – August 2024.'];
   if (reason === 'below_500') parts.push(`Not eligible: no month reached ${MIN_PEAK_USES} uses.`);
   else if (reason === 'hospital_table') parts.push(`Not eligible: a hospital with ${input.freeReaders} free readers needs more uses for an extra reader.`);
-  else parts.push(`${readers} extra reader${readers > 1 ? 's' : ''} allowed, cap ¥${capYen.toLocaleString('en')}.`);
-  if (subsidyYen !== undefined) parts.push(`Subsidy: ½ of ¥${input.costYen!.toLocaleString('en')} capped = ¥${subsidyYen.toLocaleString('en')}.`);
+  else parts.push(`${readers} extra reader${readers > 1 ? 's' : ''} allowed, cap ¥${grouped(capYen)}.`);
+  if (subsidyYen !== undefined) parts.push(`Subsidy: ½ of ¥${grouped(input.costYen!)} capped = ¥${grouped(subsidyYen)}.`);
   return {
     eligible,
     peakMonth: peak.month,

@@ -1,0 +1,132 @@
+// npm run bench:programmes — statistics and programmes at national scale, on SQLite.
+//
+//   1. 250,000 facilities with 12 months of aggregates (Sep 2023 – Aug 2024, 3,000,000 rows)
+//      generated with insertMany in big transactions; then timed: the prefecture report of a
+//      month (statistics) and every programme for every facility (incentive + reader subsidy,
+//      payout CSV rows and totals by prefecture and type). Target: under 10 s.
+//   2. 10,000,000 usage events (generated inside SQLite by a recursive query, the fastest way to
+//      write them), then timed: the first rollup of all of them, and an incremental rollup after
+//      10,000 late events. Target: under 30 s.
+//
+// Options (environment): BENCH_FACILITIES (250000), BENCH_EVENTS (10000000), BENCH_KEEP=1 keeps .bench/.
+// Figures depend on the machine. Nothing here is asserted.
+
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { sql } from 'kysely';
+import { insertMany, openDatabase, type DatabaseHandle } from '../src/platform/db.ts';
+import { migrateToLatest } from '../src/migrations/index.ts';
+import { makeFacilityCode, type FacilityType } from '../src/registry/rules.ts';
+import { StatisticsService } from '../src/statistics/service.ts';
+import { ProgrammeService, payoutRow } from '../src/programmes/incentive/service.ts';
+import { addMonths } from '../src/statistics/rules.ts';
+import { stringify } from 'csv-stringify/sync';
+
+const FACILITIES = Number(process.env.BENCH_FACILITIES ?? 250_000);
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+const dir = resolve(import.meta.dirname, '..', '.bench', 'programmes');
+
+const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const fmt = (n: number) => n.toLocaleString('en');
+
+/** A small deterministic generator (mulberry32). */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function open(name: string): Promise<DatabaseHandle> {
+  const file = join(dir, name);
+  rmSync(file, { force: true });
+  rmSync(`${file}-wal`, { force: true });
+  rmSync(`${file}-shm`, { force: true });
+  const handle = openDatabase(`sqlite:${file}`);
+  await migrateToLatest(handle.db, handle.dialect);
+  return handle;
+}
+
+async function programmesBench() {
+  const h = await open('programmes.db');
+  const random = rng(42);
+  const types: FacilityType[] = ['clinic', 'clinic', 'clinic', 'pharmacy', 'pharmacy', 'dental_clinic', 'hospital'];
+  const months = Array.from({ length: 12 }, (_, i) => addMonths('2023-09', i));
+  const now = new Date().toISOString();
+  let t0 = performance.now();
+  const facilities: { code: string; name: string; type: string; prefecture: string; created_at: string }[] = [];
+  const aggregates: { facility_code: string; month: string; confirmations: number; card_uses: number; card_users: number; claims: number; source: 'import' }[] = [];
+  const profiles: { facility_code: string; poster: number; ask_patients: number; flyers: number; free_readers: number; updated_at: string }[] = [];
+  for (let i = 0; i < FACILITIES; i++) {
+    const type = types[i % types.length];
+    const code = makeFacilityCode(String((i % 47) + 1).padStart(2, '0'), type, String(i).padStart(6, '0'));
+    facilities.push({ code, name: `施設${i}`, type, prefecture: code.slice(0, 2), created_at: now });
+    const claims = type === 'hospital' ? 2000 + Math.floor(random() * 8000) : 50 + Math.floor(random() * 2000);
+    const baseRate = 0.02 + random() * 0.1;
+    months.forEach((month, m) => {
+      const confirmations = Math.floor(claims * 1.2);
+      const rate = Math.min(0.9, baseRate + m * 0.008 * random() * 2);
+      const cardUses = Math.floor(confirmations * rate);
+      aggregates.push({ facility_code: code, month, confirmations, card_uses: cardUses, card_users: Math.floor(cardUses * 0.8), claims, source: 'import' as const });
+    });
+    const attested = random() < 0.9;
+    profiles.push({ facility_code: code, poster: attested ? 1 : 0, ask_patients: 1, flyers: 1, free_readers: type === 'hospital' ? 1 + (i % 3) : 1, updated_at: now });
+  }
+  await h.db.transaction().execute(async (trx) => {
+    await insertMany(trx, 'facilities', facilities);
+    await insertMany(trx, 'facility_programme_profiles', profiles);
+    await insertMany(trx, 'facility_month_stats', aggregates);
+  });
+  console.log(`generated ${fmt(FACILITIES)} facilities, ${fmt(aggregates.length)} monthly aggregates in ${seconds(t0).toFixed(1)} s`);
+
+  const statistics = new StatisticsService(h.db, h.dialect);
+  const programmes = new ProgrammeService(h.db, statistics);
+  t0 = performance.now();
+  const report = await statistics.prefectureReport('2024-07');
+  const statsSeconds = seconds(t0);
+  t0 = performance.now();
+  let csvBytes = 0;
+  const totals = await programmes.run({ onPage: (rows) => void (csvBytes += stringify(rows.map(payoutRow)).length) });
+  const programmesSeconds = seconds(t0);
+  console.log(`statistics: prefecture report for 2024-07 (national ${report.national.ratePercent}%) in ${statsSeconds.toFixed(2)} s`);
+  console.log(
+    `programmes: ${fmt(totals.total.facilities)} facilities (incentive ¥${fmt(totals.total.amountYen)} to ${fmt(totals.total.paidFacilities)}, ` +
+      `${fmt(totals.total.readerEligible)} reader-subsidy eligible, payout CSV ${fmt(csvBytes)} chars) in ${programmesSeconds.toFixed(2)} s`,
+  );
+  console.log(`statistics + all programmes: ${(statsSeconds + programmesSeconds).toFixed(2)} s (target < 10 s)`);
+  await h.close();
+}
+
+async function rollupBench() {
+  const h = await open('events.db');
+  const facilities = Math.max(1, Math.min(100_000, Math.floor(EVENTS / 100)));
+  let t0 = performance.now();
+  // 10M rows through SQLite itself: ~1 year of days, facilities, persons and methods spread by n.
+  await sql`with recursive n(i) as (select 1 union all select i + 1 from n where i < ${EVENTS})
+    insert into usage_events (confirmation_id, occurred_at, occurred_on, facility_code, method, result, reason, insurer_number, person_id)
+    select 'c' || i, '2024-01-01T00:00:00.000Z', date('2023-09-01', '+' || (i % 365) || ' days'),
+      printf('%010d', (i * 7919) % ${facilities}),
+      case when i % 9 = 0 then 'my_number_card' else 'insurance_card' end, 'valid', null,
+      printf('%08d', i % 3000), 'p' || ((i * 104729) % 2000000)
+    from n`.execute(h.db);
+  console.log(`generated ${fmt(EVENTS)} usage events over ${fmt(facilities)} facilities in ${seconds(t0).toFixed(1)} s`);
+  const statistics = new StatisticsService(h.db, h.dialect);
+  t0 = performance.now();
+  const first = await statistics.rollup();
+  console.log(`rollup of ${fmt(first.events)} events → ${fmt(first.facilityMonths)} facility-months, ${fmt(first.insurerMonths)} insurer-months in ${seconds(t0).toFixed(2)} s (target < 30 s)`);
+  await sql`insert into usage_events (confirmation_id, occurred_at, occurred_on, facility_code, method, result, reason, insurer_number, person_id)
+    select 'late' || id, occurred_at, occurred_on, facility_code, 'my_number_card', result, reason, insurer_number, 'late' || id from usage_events where id <= 10000`.execute(h.db);
+  t0 = performance.now();
+  const late = await statistics.rollup();
+  console.log(`incremental rollup of ${fmt(late.events)} late events → ${fmt(late.facilityMonths)} facility-months recomputed in ${seconds(t0).toFixed(2)} s`);
+  await h.close();
+}
+
+mkdirSync(dir, { recursive: true });
+await programmesBench();
+await rollupBench();
+if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,175 @@
+// Batch inquiry (一括照会) in JSON and CSV: submit rows, poll the status, fetch the results.
+
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { parse as parseCsv } from 'csv-parse';
+import { stringify as stringifyCsv } from 'csv-stringify';
+import { Readable } from 'node:stream';
+import { requireKind } from '../platform/auth.ts';
+import { principalOf, type AuthGuard } from '../platform/http.ts';
+import { OnshiError, fieldError } from '../platform/errors.ts';
+import { errorResponses } from '../registry/schemas.ts';
+import { MAX_BATCH_ROWS, type BatchResultRow, type BatchRowInput, type BatchService } from './service.ts';
+
+export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
+
+const ROW_FIELDS = ['insurerNumber', 'symbol', 'number', 'branch', 'birthDate', 'asOf'] as const;
+
+function rowOf(v: unknown): BatchRowInput {
+  const o = (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  const row: BatchRowInput = {};
+  for (const f of ROW_FIELDS) {
+    const x = o[f];
+    // Values stay strings (leading zeros kept); a number given in JSON is taken as its digits.
+    if (typeof x === 'string' && x !== '') row[f] = x;
+    else if (typeof x === 'number') row[f] = String(x);
+  }
+  return row;
+}
+
+/** Streams a CSV body (header line naming the columns) into rows. */
+async function rowsOfCsv(stream: Readable): Promise<BatchRowInput[]> {
+  const rows: BatchRowInput[] = [];
+  const parser = stream.pipe(
+    parseCsv({ columns: (h: string[]) => h.map((c) => c.trim().replace(/^\ufeff/, '')), bom: true, skip_empty_lines: true, trim: true, relax_column_count: true }),
+  );
+  try {
+    for await (const record of parser) {
+      rows.push(rowOf(record));
+      if (rows.length > MAX_BATCH_ROWS) {
+        stream.destroy();
+        throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: MAX_BATCH_ROWS });
+      }
+    }
+  } catch (e) {
+    if (e instanceof OnshiError) throw e;
+    throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('body', 'format', e instanceof Error ? e.message : 'CSV')] });
+  }
+  return rows;
+}
+
+const SummarySchema = Type.Object({
+  receptionNumber: Type.String(),
+  status: Type.String({ description: 'queued | running | done' }),
+  source: Type.String(),
+  asOf: Type.String(),
+  totalRows: Type.Integer(),
+  processedRows: Type.Integer(),
+  validRows: Type.Integer(),
+  invalidRows: Type.Integer(),
+  errorRows: Type.Integer(),
+  createdAt: Type.String(),
+  startedAt: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const CSV_COLUMNS = [
+  'row', 'insurerNumber', 'symbol', 'number', 'branch', 'birthDate', 'asOf', 'result', 'reason', 'code', 'message',
+  'name', 'nameKana', 'sex', 'relationship', 'insurerName', 'qualifiedFrom', 'lostOn', 'copayRate', 'paperCardExpiresOn',
+];
+
+function csvRecord(r: BatchResultRow): Record<string, string> {
+  const a = r.answer as Record<string, any>;
+  const m = (a.member ?? {}) as Record<string, unknown>;
+  const s = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+  return {
+    row: String(r.row),
+    insurerNumber: s(r.input.insurerNumber),
+    symbol: s(r.input.symbol),
+    number: s(r.input.number),
+    branch: s(r.input.branch),
+    birthDate: s(r.input.birthDate),
+    asOf: s(a.asOf ?? r.input.asOf),
+    result: s(a.result),
+    reason: s(a.reason),
+    code: s(a.code),
+    message: a.result === 'error' ? (a.errors as { en: string }[]).map((e) => e.en).join('; ') : s(a.message),
+    name: s(m.name),
+    nameKana: s(m.nameKana),
+    sex: s(m.sex),
+    relationship: s(m.relationship),
+    insurerName: s(m.insurerName),
+    qualifiedFrom: s(m.qualifiedFrom),
+    lostOn: s(m.lostOn ?? a.details?.lostOn),
+    copayRate: s(m.copayRate),
+    paperCardExpiresOn: s(m.paperCardExpiresOn),
+  };
+}
+
+export const batchRoutes: FastifyPluginAsync<{ batch: BatchService; auth: AuthGuard }> = async (plugin, { batch, auth }) => {
+  const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
+  app.addContentTypeParser('text/csv', { bodyLimit: BATCH_BODY_LIMIT }, (_request, payload, done) => done(null, payload));
+
+  app.post('/v1/batch-inquiries', {
+    preHandler: auth('facility'),
+    bodyLimit: BATCH_BODY_LIMIT,
+    schema: {
+      tags: ['batch'],
+      summary: 'Submit a batch inquiry (一括照会): card-number rows in JSON or CSV',
+      description:
+        `JSON \`{rows:[{insurerNumber,symbol,number,branch,birthDate,asOf?}]}\` or \`text/csv\` with a header line naming those columns; up to ${MAX_BATCH_ROWS} rows. ` +
+        'Answers 202 with the reception number; the rows are confirmed in the background (not usage events: a batch inquiry before visits is not a reception confirmation).',
+      response: { 202: SummarySchema, 400: errorResponses[400], 401: errorResponses[401], 403: errorResponses[403] },
+    },
+    handler: async (request, reply) => {
+      const facility = requireKind(principalOf(request), 'facility');
+      let rows: BatchRowInput[];
+      if (request.body instanceof Readable) rows = await rowsOfCsv(request.body);
+      else {
+        const list = (request.body as { rows?: unknown } | null)?.rows;
+        if (!Array.isArray(list)) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('rows', 'required')] });
+        if (list.length > MAX_BATCH_ROWS) throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: MAX_BATCH_ROWS, rows: list.length });
+        rows = list.map(rowOf);
+      }
+      const summary = await batch.submit(facility.facilityCode, rows, request.body instanceof Readable ? 'csv' : 'json');
+      return reply.status(202).send(summary);
+    },
+  });
+
+  app.get('/v1/batch-inquiries/:receptionNumber', {
+    preHandler: auth('facility'),
+    schema: {
+      tags: ['batch'],
+      summary: "A batch inquiry's status and, when done, each row's result (有効/無効/エラー)",
+      params: Type.Object({ receptionNumber: Type.String() }),
+      querystring: Type.Object({ offset: Type.Optional(Type.Integer({ minimum: 0 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
+      response: { 200: Type.Unknown({ description: 'The summary; when done also offset, nextOffset and rows [{row, input, result, …the confirmation answer}]' }), 401: errorResponses[401], 403: errorResponses[403], 404: errorResponses[404] },
+    },
+    handler: async (request) => {
+      const facility = requireKind(principalOf(request), 'facility');
+      const summary = await batch.get(facility.facilityCode, request.params.receptionNumber);
+      const { meta: _meta, ...status } = summary;
+      if (summary.status !== 'done') return status;
+      const offset = request.query.offset ?? 0;
+      const limit = request.query.limit ?? 10000;
+      const rows = await batch.results(summary.receptionNumber, offset, limit);
+      const nextOffset = offset + rows.length < summary.totalRows ? offset + rows.length : null;
+      return { ...status, offset, nextOffset, rows: rows.map((r) => ({ row: r.row, input: { ...r.input, search: undefined, limitConsent: undefined }, ...r.answer })) };
+    },
+  });
+
+  app.get('/v1/batch-inquiries/:receptionNumber/results.csv', {
+    preHandler: auth('facility'),
+    schema: {
+      tags: ['batch'],
+      summary: 'The results of a finished batch inquiry as CSV (UTF-8, header line)',
+      params: Type.Object({ receptionNumber: Type.String() }),
+      response: { 200: Type.Unknown({ description: 'text/csv' }), 401: errorResponses[401], 403: errorResponses[403], 404: errorResponses[404], 409: errorResponses[409] },
+    },
+    handler: async (request, reply) => {
+      const facility = requireKind(principalOf(request), 'facility');
+      const summary = await batch.get(facility.facilityCode, request.params.receptionNumber);
+      if (summary.status !== 'done') throw new OnshiError('ONSHI_BATCH_PROCESSING', { status: summary.status, processedRows: summary.processedRows, totalRows: summary.totalRows });
+      const records = Readable.from(
+        (async function* () {
+          for await (const r of batch.allResults(summary.receptionNumber)) yield csvRecord(r);
+        })(),
+      );
+      reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="batch-${summary.receptionNumber}.csv"`);
+      return reply.send(records.pipe(stringifyCsv({ header: true, columns: CSV_COLUMNS })));
+    },
+  });
+};

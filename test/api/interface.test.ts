@@ -1,0 +1,240 @@
+// The real interface over HTTP, on both stores: the golden request files under
+// test/fixtures/interface/ (UTF-8 and Shift_JIS, shuffled element order, 6-digit insurers padded
+// with spaces or zeros) go through POST /v1/interface/{fileName}; their results must match the
+// golden result files (times and reception numbers masked) and read back with the codec.
+// UPDATE_GOLDEN=1 rewrites the golden result files (review the diff before committing).
+
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { describe, expect, it, beforeAll } from 'vitest';
+import type { LightMyRequestResponse } from 'fastify';
+import { storeKinds } from '../support/stores.ts';
+import { addMember, createFacility, createInsurer, type Harness, type TestFacility, useApp } from '../support/fixtures.ts';
+import { decodeResult, encodeRequest } from '../../src/interface/codec.ts';
+import type { FamilyName, Msg } from '../../src/interface/schema.ts';
+
+const DIR = join(import.meta.dirname, '../fixtures/interface');
+const FACILITY = '1319000019';
+const KOKUHO = '139014';
+const KENPO = '06139018';
+
+const fixture = (name: string) => readFileSync(join(DIR, name));
+
+/** Masks what changes from run to run, so a result compares with its golden file. */
+function masked(bytes: Buffer, sjis: boolean): string {
+  const text = sjis ? iconv.decode(bytes, 'cp932') : bytes.toString('utf8');
+  return text
+    .replace(/<ProcessExecutionTime>\d{14}<\/ProcessExecutionTime>/g, '<ProcessExecutionTime>YYYYMMDDHHmmss</ProcessExecutionTime>')
+    .replace(/<ReceptionDateTime>\d{14}<\/ReceptionDateTime>/g, '<ReceptionDateTime>YYYYMMDDHHmmss</ReceptionDateTime>')
+    .replace(/<LimitApplicationCertificateRelatedConsTime>\d{14}</g, '<LimitApplicationCertificateRelatedConsTime>YYYYMMDDHHmmss<')
+    .replace(/<ReceptionNumber>[0-9a-f]{32}<\/ReceptionNumber>/g, '<ReceptionNumber>RECEPTION_NUMBER</ReceptionNumber>');
+}
+
+function expectGolden(r: LightMyRequestResponse, goldenName: string): void {
+  const sjis = /Shift_JIS/.test(String(r.headers['content-type']));
+  const text = masked(r.rawPayload, sjis);
+  const path = join(DIR, goldenName);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) writeFileSync(path, sjis ? iconv.encode(text, 'cp932') : Buffer.from(text));
+  const golden = readFileSync(path);
+  expect(text).toBe(sjis ? iconv.decode(golden, 'cp932') : golden.toString('utf8'));
+}
+
+function send(h: Harness, facility: { headers: Record<string, string> }, fileName: string, body: Buffer | string, contentType = 'application/xml') {
+  return h.app.inject({ method: 'POST', url: `/v1/interface/${encodeURIComponent(fileName)}`, headers: { ...facility.headers, 'content-type': contentType }, payload: body });
+}
+
+function result(r: LightMyRequestResponse, family: FamilyName): { header: Msg; body: Msg; encoding: string } {
+  expect(r.statusCode, r.body).toBe(200);
+  const { msg, encoding } = decodeResult(family, r.rawPayload);
+  return { header: msg.MessageHeader as Msg, body: (msg.MessageBody as Msg | undefined) ?? {}, encoding };
+}
+
+async function usageEvents(h: Harness, facilityCode: string): Promise<number> {
+  const r = await h.ctx.database.db.selectFrom('usage_events').select((eb) => eb.fn.countAll<number>().as('n')).where('facility_code', '=', facilityCode).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+describe.each(storeKinds)('the real interface over HTTP (%s)', (kind) => {
+  const h = useApp(kind);
+  let facility: TestFacility;
+  let other: TestFacility;
+
+  beforeAll(async () => {
+    const kokuho = await createInsurer(h.app, { insurerNumber: KOKUHO, kind: 'kokuho', name: '千代田区' });
+    await createInsurer(h.app, { insurerNumber: KENPO, kind: 'kenpo_kumiai', name: 'テスト健保' });
+    facility = await createFacility(h.app, { code: FACILITY });
+    other = await createFacility(h.app);
+    await addMember(h.app, kokuho, {
+      symbol: '記号１',
+      number: '1234',
+      branch: '01',
+      name: '診療　太郎',
+      nameKana: 'シンリョウ　タロウ',
+      birthDate: '1980-04-01',
+      sex: 'male',
+      address: '東京都千代田区千代田1-1',
+      postalCode: '100-0001',
+      qualifiedFrom: '2020-04-01',
+      limitCategory: 'A03',
+    });
+  });
+
+  it('answers a UTF-8 single inquiry (shuffled, space-padded insurer) with the record, and records a usage event', async () => {
+    const before = await usageEvents(h, FACILITY);
+    const r = await send(h, facility, 'OQSsiquc01req_utf8_valid.xml', fixture('OQSsiquc01req_utf8_valid.xml'));
+    expect(r.headers['content-disposition']).toBe('attachment; filename="OQSsiquc01res_utf8_valid.xml"');
+    expect(r.headers['content-type']).toBe('application/xml; charset=UTF-8');
+    const { header, body } = result(r, 'OQSsiquc01');
+    expect(header).toMatchObject({ SegmentOfResult: '1', ArbitraryFileIdentifier: '202411250001', MedicalInstitutionCode: FACILITY, QualificationConfirmationDate: '20241125', ReferenceClassification: '2', CharacterCodeIdentifier: '0' });
+    expect(header.ProcessExecutionTime).toMatch(/^\d{14}$/);
+    expect(body).toMatchObject({ ProcessingResultStatus: '1', QualificationValidity: '1' });
+    expect(body.QualificationConfirmSearchInfo).toEqual({
+      InsurerNumber: '  139014',
+      InsuredCardSymbol: '記号１',
+      InsuredIdentificationNumber: '1234',
+      Birthdate: '19800401',
+      LimitApplicationCertificateRelatedConsFlg: '1',
+      ArbitraryIdentifier: 'patient-0001',
+    });
+    const rec = ((body.ResultList as Msg).ResultOfQualificationConfirmation as Msg[])[0];
+    expect(rec).toMatchObject({
+      InsuredCardClassification: '01',
+      InsurerNumber: '  139014',
+      InsuredCardSymbol: '記号１',
+      InsuredIdentificationNumber: '1234',
+      InsuredBranchNumber: '01',
+      PersonalFamilyClassification: '1',
+      Name: '診療　太郎',
+      NameKana: 'ｼﾝﾘｮｳ ﾀﾛｳ',
+      Sex1: '1',
+      Birthdate: '19800401',
+      PostNumber: '100-0001',
+      QualificationDate: '20200401',
+      InsurerName: '千代田区',
+      LimitApplicationCertificateRelatedConsFlg: '1',
+      ArbitraryIdentifier: 'patient-0001',
+    });
+    expect(rec.LimitApplicationCertificateRelatedInfo).toMatchObject({ LimitApplicationCertificateClassification: '01', LimitApplicationCertificateClassificationFlag: 'A03' });
+    expect(await usageEvents(h, FACILITY)).toBe(before + 1);
+    expectGolden(r, 'OQSsiquc01res_utf8_valid.xml');
+  });
+
+  it('answers a Shift_JIS request (zero-padded insurer) in Shift_JIS, without limit info when not consented', async () => {
+    const r = await send(h, facility, 'OQSsiquc01req_sjis_valid.xml', fixture('OQSsiquc01req_sjis_valid.xml'), 'text/xml');
+    expect(r.headers['content-type']).toBe('application/xml; charset=Shift_JIS');
+    expect(r.rawPayload.includes(Buffer.from('診療', 'utf8'))).toBe(false);
+    expect(r.rawPayload.includes(iconv.encode('診療　太郎', 'cp932'))).toBe(true);
+    const { header, body, encoding } = result(r, 'OQSsiquc01');
+    expect(encoding).toBe('sjis');
+    expect(header).toMatchObject({ SegmentOfResult: '1', CharacterCodeIdentifier: '1', ArbitraryFileIdentifier: 'SJIS-0002' });
+    const rec = ((body.ResultList as Msg).ResultOfQualificationConfirmation as Msg[])[0];
+    expect(rec).toMatchObject({ Name: '診療　太郎', NameKana: 'ｼﾝﾘｮｳ ﾀﾛｳ', InsurerNumber: '  139014', LimitApplicationCertificateRelatedConsFlg: '0' });
+    expect(rec.LimitApplicationCertificateRelatedInfo).toBeUndefined();
+    expectGolden(r, 'OQSsiquc01res_sjis_valid.xml');
+  });
+
+  it('answers 該当資格なし (4) in Shift_JIS when CharacterCodeIdentifier asks for it', async () => {
+    const r = await send(h, facility, 'OQSsiquc01req_utf8_notfound.xml', fixture('OQSsiquc01req_utf8_notfound.xml'));
+    const { header, body, encoding } = result(r, 'OQSsiquc01');
+    expect(encoding).toBe('sjis');
+    expect(header.CharacterCodeIdentifier).toBe('1');
+    expect(body).toMatchObject({ ProcessingResultStatus: '1', QualificationValidity: '4', ProcessingResultCode: 'ONSI2101W', ProcessingResultMessage: '該当する資格がありません。' });
+    expect(body.ResultList).toBeUndefined();
+    expectGolden(r, 'OQSsiquc01res_utf8_notfound.xml');
+  });
+
+  it('answers a per-person input error with status 2 naming the elements, still recorded as a usage event', async () => {
+    const before = await usageEvents(h, FACILITY);
+    const r = await send(h, facility, 'OQSsiquc01req_sjis_error.xml', fixture('OQSsiquc01req_sjis_error.xml'));
+    const { header, body } = result(r, 'OQSsiquc01');
+    expect(header.SegmentOfResult).toBe('1');
+    expect(body.ProcessingResultStatus).toBe('2');
+    expect(body.ProcessingResultCode).toBe('ONSI2001E');
+    expect(body.ProcessingResultMessage).toContain('InsurerNumber');
+    expect(body.ProcessingResultMessage).toContain('Birthdate');
+    expect(body.QualificationValidity).toBeUndefined();
+    expect(await usageEvents(h, FACILITY)).toBe(before + 1);
+    expectGolden(r, 'OQSsiquc01res_sjis_error.xml');
+  });
+
+  it.each([
+    ['malformed XML', 'OQSsiquc01req_utf8_malformed.xml', () => fixture('OQSsiquc01req_utf8_malformed.xml'), 'ONSI1001E'],
+    ['an empty body', 'OQSsiquc01req_empty.xml', () => Buffer.alloc(0), 'ONSI1001E'],
+    ['binary garbage', 'OQSsiquc01req_bin.xml', () => Buffer.from([0, 1, 2, 0xff, 0xfe, 0x3c]), 'ONSI1001E'],
+    ['no search block', 'OQSsiquc01req_nosearch.xml', () => encodeRequest('OQSsiquc01', { MessageHeader: { MedicalInstitutionCode: FACILITY } }, '0'), 'ONSI1001E'],
+    ['no MedicalInstitutionCode', 'OQSsiquc01req_nocode.xml', () => encodeRequest('OQSsiquc01', { MessageHeader: { ArbitraryFileIdentifier: 'x' }, MessageBody: { QualificationConfirmSearchInfo: { InsurerNumber: KENPO } } }, '0'), 'ONSI1003E'],
+    ['another facility’s code', 'OQSsiquc01req_other.xml', () => encodeRequest('OQSsiquc01', { MessageHeader: { MedicalInstitutionCode: '1310000013' }, MessageBody: { QualificationConfirmSearchInfo: { InsurerNumber: KENPO } } }, '1'), 'ONSI1004E'],
+    ['an unknown message', 'OQSsiimm01req_1.xml', () => fixture('OQSsiquc01req_utf8_valid.xml'), 'ONSI1002E'],
+    ['an unknown reception number', 'OQSmuquc02req_x.xml', () => encodeRequest('OQSmuquc02', { MessageHeader: { MedicalInstitutionCode: FACILITY }, MessageBody: { ReceptionNumber: '0'.repeat(32) } }, '0'), 'ONSI1005E'],
+    ['a bulk upload without rows', 'OQSmuquc01req_empty.xml', () => encodeRequest('OQSmuquc01', { MessageHeader: { MedicalInstitutionCode: FACILITY } }, '0'), 'ONSI1006E'],
+  ])('answers %s with SegmentOfResult 9, never a 500, recording nothing', async (_name, fileName, body, code) => {
+    const before = await usageEvents(h, FACILITY);
+    const r = await send(h, facility, fileName, body());
+    const family = (/^(OQS(?:siquc01|muquc01|muquc02))/.exec(fileName)?.[1] ?? 'OQSsiquc01') as FamilyName;
+    const { header, body: b } = result(r, family);
+    expect(header.SegmentOfResult).toBe('9');
+    expect(header.ErrorCode).toBe(code);
+    expect(header.ErrorMessage).toMatch(/[\u3040-\u30ff\u4e00-\u9fff]/u);
+    expect(b).toEqual({});
+    expect(r.headers['content-disposition']).toContain(fileName.replace(/req_/, 'res_'));
+    expect(await usageEvents(h, FACILITY)).toBe(before);
+  });
+
+  it('writes the malformed answer exactly (golden)', async () => {
+    expectGolden(await send(h, facility, 'OQSsiquc01req_utf8_malformed.xml', fixture('OQSsiquc01req_utf8_malformed.xml')), 'OQSsiquc01res_utf8_malformed.xml');
+  });
+
+  it('refuses without a facility credential (401/403 JSON, as every route)', async () => {
+    const r = await h.app.inject({ method: 'POST', url: '/v1/interface/OQSsiquc01req_1.xml', payload: fixture('OQSsiquc01req_utf8_valid.xml'), headers: { 'content-type': 'application/xml' } });
+    expect(r.statusCode).toBe(401);
+    const a = await send(h, { headers: { authorization: 'Bearer test-admin-token-0123456789abcdef' } }, 'OQSsiquc01req_1.xml', fixture('OQSsiquc01req_utf8_valid.xml'));
+    expect(a.statusCode).toBe(403);
+  });
+
+  it.each([
+    ['UTF-8', 'OQSmuquc01req_utf8_bulk.xml', 'OQSmuquc02req_utf8_download.xml', 'utf8'],
+    ['Shift_JIS', 'OQSmuquc01req_sjis_bulk.xml', 'OQSmuquc02req_sjis_download.xml', 'sjis'],
+  ])('bulk inquiry in %s: upload → reception number → 2 (processing) or results; another facility gets 9', async (_name, upload, download, enc) => {
+    const before = await usageEvents(h, FACILITY);
+    // Hold the runner so the first download must answer 処理中 (2).
+    await h.ctx.batch.stop();
+    const up = await send(h, facility, upload, fixture(upload));
+    expect(up.headers['content-disposition']).toContain(upload.replace('req_', 'res_'));
+    const acc = result(up, 'OQSmuquc01');
+    expect(acc.encoding).toBe(enc);
+    expect(acc.header).toMatchObject({ SegmentOfResult: '1', MedicalInstitutionCode: FACILITY });
+    const receptionNumber = acc.body.ReceptionNumber as string;
+    expect(receptionNumber).toMatch(/^[0-9a-f]{32}$/);
+    expect(acc.body.ReceptionDateTime).toMatch(/^\d{14}$/);
+    expectGolden(up, upload.replace('req_', 'res_'));
+
+    const request = enc === 'sjis' ? iconv.encode(iconv.decode(fixture(download), 'cp932').replace('RECEPTION_NUMBER', receptionNumber), 'cp932') : Buffer.from(fixture(download).toString('utf8').replace('RECEPTION_NUMBER', receptionNumber));
+    // Another facility never sees it.
+    const theirs = result(await send(h, other, download, Buffer.from(request.toString('latin1').replace(FACILITY, other.code), 'latin1')), 'OQSmuquc02');
+    expect(theirs.header).toMatchObject({ SegmentOfResult: '9', ErrorCode: 'ONSI1005E' });
+
+    const pending = await send(h, facility, download, request);
+    let res = result(pending, 'OQSmuquc02');
+    expect(res.header).toMatchObject({ SegmentOfResult: '2', ErrorCode: 'ONSI1008I', ReceptionNumber: receptionNumber });
+    expect(res.body).toEqual({});
+    h.ctx.batch.start();
+    await h.ctx.batch.idle();
+    const r = await send(h, facility, download, request);
+    res = result(r, 'OQSmuquc02');
+    expect(res.encoding).toBe(enc);
+    expect(res.header).toMatchObject({ SegmentOfResult: '1', ReceptionNumber: receptionNumber, NumberOfProcessingResult: '3', NumberOfNormalProcessing: '2', NumberOfError: '1', QualificationConfirmationDate: '20241125' });
+    const units = res.body.BulkConfirmUnit as Msg[];
+    expect(units.map((u) => [(u.QualificationConfirmSearchInfo as Msg).ArbitraryIdentifier, u.ProcessingResultStatus, u.QualificationValidity])).toEqual([
+      ['row-1', '1', '1'],
+      ['row-2', '1', '4'],
+      ['row-3', '2', undefined],
+    ]);
+    expect((units[0].QualificationConfirmSearchInfo as Msg).InsurerNumber).toBe('  139014');
+    expect(units[0].ResultOfQualificationConfirmation).toMatchObject({ Name: '診療　太郎', NameKana: 'ｼﾝﾘｮｳ ﾀﾛｳ', InsurerNumber: '  139014', Birthdate: '19800401' });
+    expect(units[2].ProcessingResultCode).toBe('ONSI2001E');
+    expectGolden(r, download.replace('req_', 'res_'));
+    // Batch inquiries are not reception confirmations: no usage events.
+    expect(await usageEvents(h, FACILITY)).toBe(before);
+  });
+});
