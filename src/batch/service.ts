@@ -316,6 +316,8 @@ export class BatchService {
       processed = last;
       this.stats.chunks++;
       this.stats.rows += answered.length;
+      // On SQLite every query resolves without a macrotask: yield so requests are served between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }

@@ -24,6 +24,13 @@ export const redactedPaths = [
   '*.member',
   'body',
   '*.body',
+  // Card secrets: the PIN and the card's private key never leave the card except in tests' fixtures.
+  'pin',
+  '*.pin',
+  'privateKey',
+  '*.privateKey',
+  'signature',
+  '*.signature',
 ];
 
 export function loggerOptions(level: string): LoggerOptions {

@@ -5,11 +5,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { InvalidArgumentError, type Command } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import { readImportRows } from '../registry/import.ts';
 import { progressBar } from '../cli/progress.ts';
 import { withContext } from '../cli/main.ts';
-import { PAYOUT_COLUMNS, payoutRow } from '../programmes/incentive/service.ts';
+import { csvLine, PAYOUT_COLUMNS, payoutLines } from '../programmes/incentive/service.ts';
 import { isMonth } from './rules.ts';
 import type { PrefectureReport } from './service.ts';
 
@@ -88,12 +87,12 @@ export function registerStatisticsCommands(program: Command, imports: Command): 
         const write = async (text: string) => {
           if (!out.write(text)) await once(out, 'drain');
         };
-        await write(stringify([PAYOUT_COLUMNS as unknown as string[]]));
+        await write(csvLine(PAYOUT_COLUMNS));
         const total = await ctx.programmes.facilityCount();
         const bar = progressBar('facilities');
         const totals = await ctx.programmes.run({
           onPage: async (rows, done) => {
-            await write(stringify(rows.map(payoutRow)));
+            await write(payoutLines(rows));
             bar.update(done, total);
           },
         });

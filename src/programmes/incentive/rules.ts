@@ -201,33 +201,37 @@ export function computeIncentive(input: IncentiveInput): IncentiveResult {
   const bandLabel = rateBands[band].label;
   const small = input.octClaims <= SMALL_FACILITY_MAX_CLAIMS;
 
-  const en: string[] = [
-    `October 2023: ${input.octUsers} card users of ${input.octClaims} claims = ${rate.toFixed(2)}% (band ${bandLabel})${small ? ', a small facility (≤150 claims)' : ''}.`,
-    best.month ? `Best month of May–August 2024: ${best.month} with ${best.users} users, an increase of ${increase >= 0 ? '+' : ''}${increase}.` : 'No card users reported for May–August 2024.',
-    reading.column === null
-      ? `The increase is below the first column of the ${label.en}: the table pays ${yen(0)}.`
-      : `The ${label.en}, band ${bandLabel}, column ≥${reading.column} pays ${yen(reading.amountYen)}.`,
-  ];
-  const ja: string[] = [
-    `2023年10月: レセプト${input.octClaims}件、マイナ保険証利用人数${input.octUsers}人、利用率${rate.toFixed(2)}%（${bandLabel}）${small ? '、小規模施設（150件以下）' : ''}。`,
-    best.month ? `2024年5月〜8月で最も多い月: ${best.month}（${best.users}人、${increase >= 0 ? '+' : ''}${increase}人）。` : '2024年5月〜8月の利用人数がありません。',
-    reading.column === null ? `増加人数が${label.ja}の最初の列に達していないため0円です。` : `${label.ja}の${bandLabel}の行、${reading.column}人以上の列: ${grouped(reading.amountYen)}円。`,
-  ];
-  if (!conditionsMet) {
-    en.push(`Not paid: the conditions ${missingConditions.join(', ')} are not attested (amount ${yen(0)}).`);
-    ja.push(`支払要件（${missingConditions.join('、')}）を満たしていないため0円です。`);
-  } else {
-    en.push(`Amount: ${yen(amountYen)}.`);
-    ja.push(`給付額: ${grouped(amountYen)}円。`);
-    if (next) {
-      en.push(`Next step: ${next.moreUsers} more users in the best month would raise it to ${yen(next.amountYen)}.`);
-      ja.push(`あと${next.moreUsers}人増えると${grouped(next.amountYen)}円になります。`);
+  // The explanation is written when read: a run over every facility does not need it.
+  const explain = (): { en: string; ja: string } => {
+    const en: string[] = [
+      `October 2023: ${input.octUsers} card users of ${input.octClaims} claims = ${rate.toFixed(2)}% (band ${bandLabel})${small ? ', a small facility (≤150 claims)' : ''}.`,
+      best.month ? `Best month of May–August 2024: ${best.month} with ${best.users} users, an increase of ${increase >= 0 ? '+' : ''}${increase}.` : 'No card users reported for May–August 2024.',
+      reading.column === null
+        ? `The increase is below the first column of the ${label.en}: the table pays ${yen(0)}.`
+        : `The ${label.en}, band ${bandLabel}, column ≥${reading.column} pays ${yen(reading.amountYen)}.`,
+    ];
+    const ja: string[] = [
+      `2023年10月: レセプト${input.octClaims}件、マイナ保険証利用人数${input.octUsers}人、利用率${rate.toFixed(2)}%（${bandLabel}）${small ? '、小規模施設（150件以下）' : ''}。`,
+      best.month ? `2024年5月〜8月で最も多い月: ${best.month}（${best.users}人、${increase >= 0 ? '+' : ''}${increase}人）。` : '2024年5月〜8月の利用人数がありません。',
+      reading.column === null ? `増加人数が${label.ja}の最初の列に達していないため0円です。` : `${label.ja}の${bandLabel}の行、${reading.column}人以上の列: ${grouped(reading.amountYen)}円。`,
+    ];
+    if (!conditionsMet) {
+      en.push(`Not paid: the conditions ${missingConditions.join(', ')} are not attested (amount ${yen(0)}).`);
+      ja.push(`支払要件（${missingConditions.join('、')}）を満たしていないため0円です。`);
     } else {
-      en.push('This is the maximum for this table and band.');
-      ja.push('この区分の上限額です。');
+      en.push(`Amount: ${yen(amountYen)}.`);
+      ja.push(`給付額: ${grouped(amountYen)}円。`);
+      if (next) {
+        en.push(`Next step: ${next.moreUsers} more users in the best month would raise it to ${yen(next.amountYen)}.`);
+        ja.push(`あと${next.moreUsers}人増えると${grouped(next.amountYen)}円になります。`);
+      } else {
+        en.push('This is the maximum for this table and band.');
+        ja.push('この区分の上限額です。');
+      }
     }
-  }
-  return {
+    return { en: en.join(' '), ja: ja.join('') };
+  };
+  const result = {
     amountYen,
     table: reading.table,
     band: bandLabel,
@@ -241,9 +245,13 @@ export function computeIncentive(input: IncentiveInput): IncentiveResult {
     missingConditions,
     tableAmountYen: reading.amountYen,
     ...(next ? { next } : {}),
-    explanation: en.join(' '),
-    explanationJa: ja.join(''),
   };
+  let text: { en: string; ja: string } | undefined;
+  Object.defineProperties(result, {
+    explanation: { enumerable: true, get: () => (text ??= explain()).en },
+    explanationJa: { enumerable: true, get: () => (text ??= explain()).ja },
+  });
+  return result as IncentiveResult;
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 100_000_000;
