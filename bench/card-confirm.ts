@@ -35,7 +35,7 @@ import { SimulatedCard, fetchTransport } from '../src/reader/simulator.ts';
 const root = resolve(import.meta.dirname, '..');
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const PEOPLE = env('BENCH_PEOPLE', 100_000);
-const CARDS = env('BENCH_CARDS', 1_000);
+const CARDS = env('BENCH_CARDS', 300);
 const SECONDS = env('BENCH_SECONDS', 15);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
 const ADMIN_TOKEN = `bench-admin-${process.pid}-${Date.now()}`;
@@ -108,7 +108,9 @@ async function seed(): Promise<Holder[]> {
 }
 
 async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, 'bin/onshi.js'), 'serve'], {
+  // BENCH_CPU_PROF=DIR: the server writes a V8 CPU profile there when it exits (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [];
+  const child = spawn(process.execPath, [...profile, join(root, 'bin/onshi.js'), 'serve'], {
     cwd: root,
     env: {
       ...process.env,
@@ -178,10 +180,45 @@ interface Figures {
   errors: number;
 }
 
-/** The card path: each connection loops challenge → sign → confirm over the issued cards. */
+/** Confirmations a connection makes before it starts over with the challenge route (autocannon resets a connection's context there). */
+const CONFIRMATIONS_PER_CHALLENGE_ROUTE = 1000;
+
+/**
+ * The card path: each connection asks the challenge route once, then loops sign → confirm over the
+ * issued cards, answering each time the challenge piggybacked on the previous answer (nextChallenge),
+ * as a reader serving one patient after another does: one request per confirmation.
+ */
 async function cardLoad(base: string, token: string, cards: SimulatedCard[], seconds: number): Promise<Figures> {
   let next = 0;
   let confirmed = 0;
+  const confirm = {
+    method: 'POST',
+    path: '/v1/card-confirmations',
+    setupRequest: (req: any, context: any) => {
+      const c = context.challenge;
+      // No challenge in hand (a connection's start, or a refusal without one): back to the challenge route.
+      if (!c) return null;
+      context.challenge = undefined; // answered once
+      const card = cards[next++ % cards.length];
+      return {
+        ...req,
+        body: JSON.stringify({
+          challengeId: c.challengeId,
+          serial: card.serial,
+          certificate: card.certificate,
+          signature: card.sign('reader', c.nonce, c.audience),
+          verification: 'face',
+          faceMatched: true,
+          consent: { medication: true, checkups: false, limitInfo: false },
+          registerNow: true,
+        }),
+      };
+    },
+    onResponse: (status: number, body: string, context: any) => {
+      if (status === 200) confirmed++;
+      context.challenge = body ? JSON.parse(body).nextChallenge : undefined;
+    },
+  };
   const result = await autocannon({
     url: base,
     connections: CONNECTIONS,
@@ -196,32 +233,7 @@ async function cardLoad(base: string, token: string, cards: SimulatedCard[], sec
           if (status === 201) context.challenge = JSON.parse(body);
         },
       },
-      {
-        method: 'POST',
-        path: '/v1/card-confirmations',
-        setupRequest: (req: any, context: any) => {
-          const c = context.challenge;
-          // No challenge in hand (autocannon builds ahead at a connection's start): back to the first request.
-          if (!c) return null;
-          const card = cards[next++ % cards.length];
-          return {
-            ...req,
-            body: JSON.stringify({
-              challengeId: c.challengeId,
-              serial: card.serial,
-              certificate: card.certificate,
-              signature: card.sign('reader', c.nonce, c.audience),
-              verification: 'face',
-              faceMatched: true,
-              consent: { medication: true, checkups: false, limitInfo: false },
-              registerNow: true,
-            }),
-          };
-        },
-        onResponse: (status: number) => {
-          if (status === 200) confirmed++;
-        },
-      },
+      ...Array.from({ length: CONFIRMATIONS_PER_CHALLENGE_ROUTE }, () => ({ ...confirm })),
     ],
   } as autocannon.Options);
   return figures(result, confirmed, seconds);

@@ -58,7 +58,7 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     const disasters = new DisasterService(database.db, options.clock);
     const clinical = new ClinicalService(database.db, registry, consent, audit, disasters, options.clock);
     const statistics = new StatisticsService(database.db, database.dialect, options.clock);
-    const programmes = new ProgrammeService(database.db, statistics);
+    const programmes = new ProgrammeService(database.db, database.dialect, statistics);
     const targets = new TargetService(database.db, statistics);
     const batch = new BatchService(database.db, confirmation, options.clock, options.batch);
     // The job runner resumes unfinished batch inquiries at start (run: false leaves them queued).

@@ -118,11 +118,14 @@ export interface BatchOptions {
   chunkSize?: number;
   /** How often the runner looks for jobs queued by other processes (ms); 0 = only when woken. */
   pollMs?: number;
+  /** Rows looked up at once within a chunk. */
+  concurrency?: number;
 }
 
 export class BatchService {
   private readonly chunkSize: number;
   private readonly pollMs: number;
+  private readonly concurrency: number;
   private running: Promise<void> | null = null;
   private wanted = false;
   private stopping = false;
@@ -138,6 +141,7 @@ export class BatchService {
   ) {
     this.chunkSize = options.chunkSize ?? 2000;
     this.pollMs = options.pollMs ?? 2000;
+    this.concurrency = options.concurrency ?? 8;
   }
 
   /** Accepts a batch: stores every row and queues the job; answers the reception number. */
@@ -283,15 +287,21 @@ export class BatchService {
         return;
       }
       const now = this.clock();
-      const answered = await Promise.all(
-        rows.map(async (r) => {
+      const answered: { row_no: number; result: string; answer: string }[] = new Array(rows.length);
+      // A few lookups in flight (PostgreSQL's pool); thousands would only queue on SQLite's one connection.
+      let next = 0;
+      const worker = async () => {
+        while (next < rows.length) {
+          const i = next++;
+          const r = rows[i];
           const input = JSON.parse(r.input) as BatchRowInput;
           const raw = { insurerNumber: input.insurerNumber, symbol: input.symbol, number: input.number, branch: input.branch, birthDate: input.birthDate, asOf: input.asOf || job.as_of };
           const { answer } = await this.confirmation.evaluateCardNumbers(raw, now, { withLimitCategory: input.limitConsent === true });
           const { confirmationId: _, ...rest } = answer;
-          return { row_no: Number(r.row_no), result: answer.result, answer: JSON.stringify(rest) };
-        }),
-      );
+          answered[i] = { row_no: Number(r.row_no), result: answer.result, answer: JSON.stringify(rest) };
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));
       const counts = { valid: 0, invalid: 0, error: 0 };
       for (const a of answered) counts[a.result as keyof typeof counts]++;
       const last = answered[answered.length - 1].row_no;

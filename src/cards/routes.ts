@@ -12,6 +12,7 @@ import type { CardService } from './service.ts';
 import type { CredentialService } from '../credentials/service.ts';
 import {
   CardConfirmationAnswerSchema,
+  CardRefusalSchema,
   CardSchema,
   ChallengeSchema,
   IssueCardBody,
@@ -31,6 +32,8 @@ export interface CardRoutesOptions {
 }
 
 const errors = { ...errorResponses, 423: errorResponses[409] };
+/** The reader confirmation's refusals: the common error body, with `nextChallenge` when the handler refused. */
+const refusals = { 400: CardRefusalSchema, 401: CardRefusalSchema, 403: CardRefusalSchema, 404: CardRefusalSchema, 409: CardRefusalSchema, 423: CardRefusalSchema };
 
 export const cardRoutes: FastifyPluginAsync<CardRoutesOptions> = async (plugin, { cards, credentials, auth }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
@@ -43,7 +46,7 @@ export const cardRoutes: FastifyPluginAsync<CardRoutesOptions> = async (plugin, 
       tags: ['cards'],
       summary: 'Issue a My Number card (card issuer, standing in for J-LIS)',
       description:
-        'Issues a card for the person the registry knows under this My Number (ONSHI_PATIENT_NOT_FOUND otherwise): a fresh Ed25519 key pair and a user certificate signed by the issuer key. ' +
+        'Issues a card for the person the registry knows under this My Number (ONSHI_PATIENT_NOT_FOUND otherwise): a fresh RSA-2048 key pair (as a JPKI user certificate) and a user certificate signed by the issuer key. ' +
         'The answer is the card object a reader holds (private key and PIN included); it is answered once and onshi keeps only the serial, the person link, the certificate, the status and a salted PIN hash.',
       body: IssueCardBody,
       response: { 201: IssuedCardSchema, ...errorResponses },
@@ -95,17 +98,27 @@ export const cardRoutes: FastifyPluginAsync<CardRoutesOptions> = async (plugin, 
       description:
         'The reader answers the challenge with the card: certificate, signature over the challenge message (audience = this facility code), the verification done (face, PIN or visual), and the consent screens. ' +
         'Refusals each have their own code (ONSHI_CHALLENGE_*, ONSHI_CARD_*, ONSHI_SIGNATURE_INVALID). The answer has the card-number path’s shape; `member.limitCategory` is present only with the limit-info consent. ' +
-        'Every answer is a usage event (method my_number_card) committed before it is sent.',
+        'Every answer is a usage event (method my_number_card) committed before it is sent. ' +
+        'The answer, and every refusal of this route after the facility credential is checked, carries `nextChallenge`: a fresh one-time challenge for the same facility (like ACME’s Replay-Nonce), ' +
+        'so a reader serving one patient after another needs the challenge route only for its first confirmation (and again when it has none fresh).',
       body: ReaderConfirmBody,
-      response: { 200: CardConfirmationAnswerSchema, ...errors },
+      response: { 200: CardConfirmationAnswerSchema, ...refusals },
     },
     handler: async (request) => {
       const facility = requireKind(principalOf(request), 'facility');
       const body = request.body;
-      // Checked before the challenge is spent: a malformed request costs the patient nothing.
-      if (body.verification === 'pin' && body.pin === undefined) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('pin', 'required', 'with verification pin')] });
-      if (body.verification === 'face' && body.faceMatched === undefined) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('faceMatched', 'required', 'with verification face')] });
-      return cards.confirmAtReader(facility.facilityCode, { actor: actorOf(facility), role: facility.role }, body);
+      let answer;
+      try {
+        // Checked before the challenge is spent: a malformed request costs the patient nothing.
+        if (body.verification === 'pin' && body.pin === undefined) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('pin', 'required', 'with verification pin')] });
+        if (body.verification === 'face' && body.faceMatched === undefined) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('faceMatched', 'required', 'with verification face')] });
+        answer = await cards.confirmAtReader(facility.facilityCode, { actor: actorOf(facility), role: facility.role }, body);
+      } catch (e) {
+        // A refusal carries the facility's next challenge too (the reader needs no extra round trip).
+        if (e instanceof OnshiError) throw new OnshiError(e.code, { ...e.details, nextChallenge: await cards.newChallenge('reader', facility.facilityCode) });
+        throw e;
+      }
+      return { ...answer, nextChallenge: await cards.newChallenge('reader', facility.facilityCode) };
     },
   });
 

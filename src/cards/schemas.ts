@@ -1,6 +1,7 @@
 // Request and response schemas of the card routes (TypeBox → JSON Schema → OpenAPI).
 
 import { Type } from 'typebox';
+import { ErrorSchema } from '../registry/schemas.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
 
@@ -14,8 +15,8 @@ export const IssueCardBody = Type.Object({
 
 export const IssuedCardSchema = Type.Object({
   serial: Type.String(),
-  certificate: Type.String({ description: 'User certificate: base64url(JSON body).base64url(issuer Ed25519 signature)' }),
-  privateKey: Type.String({ description: "The card's private key (PKCS#8 PEM). Answered once; not kept by onshi" }),
+  certificate: Type.String({ description: 'User certificate: base64url(JSON body).base64url(issuer signature, RSASSA-PKCS1-v1_5 with SHA-256)' }),
+  privateKey: Type.String({ description: "The card's RSA-2048 private key (PKCS#8 PEM). Answered once; not kept by onshi" }),
   pin: Type.String({ description: 'Answered once so the simulated card holds it; onshi keeps only a salted hash' }),
   name: Type.String(),
   birthDate: Type.String(),
@@ -46,7 +47,7 @@ const proofFields = {
   challengeId: Type.String(),
   serial: Type.String({ description: 'The certificate serial' }),
   certificate: Type.String({ description: 'The user certificate as issued' }),
-  signature: Type.String({ description: "Base64 Ed25519 signature by the card's key over `onshi-card-auth/v1\\n<purpose>\\n<nonce>\\n<audience>`" }),
+  signature: Type.String({ description: "Base64 signature by the card's key (RSA-2048, RSASSA-PKCS1-v1_5 with SHA-256: 256 bytes) over `onshi-card-auth/v1\\n<purpose>\\n<nonce>\\n<audience>`" }),
 };
 
 export const ReaderConfirmBody = Type.Object({
@@ -98,7 +99,19 @@ export const CardConfirmationAnswerSchema = Type.Object({
   details: Type.Optional(Type.Record(Type.String(), Type.String())),
   consent: Type.Object({ id: Type.String(), scopes: Type.Array(Type.String()), method: Type.String(), expiresAt: Type.String() }),
   registeredNow: Type.Boolean(),
+  nextChallenge: Type.Object(ChallengeSchema.properties, { description: "A fresh challenge for the same facility: the reader's next confirmation can answer it without asking the challenge route" }),
 });
+
+/** A refusal of the reader confirmation: the common error body, plus the next challenge. */
+export const CardRefusalSchema = Type.Object(
+  {
+    ...ErrorSchema.properties,
+    nextChallenge: Type.Optional(
+      Type.Object(ChallengeSchema.properties, { description: 'A fresh challenge for the same facility (absent when the request was refused before the handler: credential, body shape)' }),
+    ),
+  },
+  { additionalProperties: true },
+);
 
 export const SessionSchema = Type.Object({ token: Type.String(), expiresAt: Type.String() });
 

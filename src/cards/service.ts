@@ -43,7 +43,7 @@ import type { ConsentScope, ConsentService } from '../consent/service.ts';
 import type { AuditService } from '../audit/service.ts';
 import { auditRow, type AccessLogRow } from '../audit/rows.ts';
 import { mintChallenge, openChallenge, type Challenge, type ChallengeLedger, type ChallengePurpose } from './challenges.ts';
-import { generateKeyPair, keyIdOf, privateKeyFromPem, privateKeyToPem, publicKeyFromDer, publicKeyToDer, signCertificate, verifyCertificate, verifyChallengeSignature } from './certificate.ts';
+import { generateKeyPairAsync, keyIdOf, privateKeyFromPem, privateKeyToPem, publicKeyFromDer, publicKeyToDer, signCertificate, verifyCertificate, verifyChallengeSignature } from './certificate.ts';
 import * as repo from './repository.ts';
 import {
   certificateValidity,
@@ -166,7 +166,7 @@ export class CardService {
       const read = () => this.db.selectFrom('system_secrets').select('value').where('name', '=', ISSUER_SECRET).executeTakeFirst();
       let row = await read();
       if (!row) {
-        const { privateKey } = generateKeyPair();
+        const { privateKey } = await generateKeyPairAsync();
         // Two nodes may race here: the first insert wins and both read it back.
         await this.db
           .insertInto('system_secrets')
@@ -223,7 +223,7 @@ export class CardService {
     if (!personId) throw new OnshiError('ONSHI_PATIENT_NOT_FOUND');
     const issuer = await this.issuerKey();
     const now = this.clock();
-    const card = generateKeyPair();
+    const card = await generateKeyPairAsync();
     const serial = randomBytes(8).toString('hex').toUpperCase();
     const body: CertificateBody = {
       v: 1,
@@ -310,7 +310,7 @@ export class CardService {
     if (card.status === 'suspended') throw new OnshiError('ONSHI_CARD_SUSPENDED');
     const validity = certificateValidity(cert.body, now);
     if (validity !== 'valid') throw new OnshiError('ONSHI_CARD_CERTIFICATE_EXPIRED', { notBefore: cert.body.notBefore, notAfter: cert.body.notAfter, validity });
-    if (!(await verifyChallengeSignature(challengeMessage(purpose, challenge.nonce, audience), proof.signature, cert.publicKey))) throw new OnshiError('ONSHI_SIGNATURE_INVALID');
+    if (!verifyChallengeSignature(challengeMessage(purpose, challenge.nonce, audience), proof.signature, cert.publicKey)) throw new OnshiError('ONSHI_SIGNATURE_INVALID');
 
     if (verification === 'pin') {
       const state = { failures: card.pin_failures, locked: card.pin_locked_at !== null };

@@ -9,6 +9,7 @@ import { createContext, type AppContext } from '../app/context.ts';
 import { importFormatOf, readImportRows } from '../registry/import.ts';
 import { registerSeedCommand } from './seed-command.ts';
 import { registerReaderCommand } from './reader-command.ts';
+import { registerGatewayCommand } from '../interface/gateway-command.ts';
 import { registerStatisticsCommands } from '../statistics/cli.ts';
 
 function positiveInt(value: string): number {
@@ -110,6 +111,7 @@ export function buildCli(): Command {
 
   registerSeedCommand(program, positiveInt);
   registerReaderCommand(program);
+  registerGatewayCommand(program);
   return program;
 }
 

@@ -10,6 +10,7 @@ import {
   effectiveCharacterCode,
   encodeRequest,
   encodeResult,
+  encodeResultFitting,
   inquiryOf,
   normaliseInsurerNumber,
   paddedInsurerNumber,
@@ -87,6 +88,29 @@ describe('reading requests', () => {
       birthDate: '1980-04-01',
       asOf: '2024-11-25',
     });
+  });
+
+  it('reads comments, CDATA, attributes, entities, character references, a DOCTYPE and self-closing elements', () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE XmlMsg [ <!ELEMENT XmlMsg ANY> ]>
+<!-- a comment -->
+<XmlMsg version="1" note='a > b'>
+  <MessageHeader><!-- inside --><MedicalInstitutionCode a="x">1310000013</MedicalInstitutionCode><ArbitraryFileIdentifier><![CDATA[<id&1>]]></ArbitraryFileIdentifier></MessageHeader>
+  <MessageBody>
+    <QualificationConfirmSearchInfo>
+      <InsuredCardSymbol>A&amp;B &lt;&#x41;&#66;&gt; &quot;&apos;</InsuredCardSymbol>
+      <InsuredBranchNumber/>
+      <__proto__>x</__proto__>
+      <InsuredIdentificationNumber>12</InsuredIdentificationNumber>
+    </QualificationConfirmSearchInfo>
+  </MessageBody>
+</XmlMsg>`;
+    const r = decodeRequest('OQSsiquc01', utf8(xml));
+    expect(r.msg).toEqual({
+      MessageHeader: { MedicalInstitutionCode: '1310000013', ArbitraryFileIdentifier: '<id&1>' },
+      MessageBody: { QualificationConfirmSearchInfo: { InsuredCardSymbol: 'A&B <AB> "\'', InsuredIdentificationNumber: '12' } },
+    });
+    expect(Object.getPrototypeOf(r.msg)).toBe(Object.prototype);
   });
 
   it('reads a UTF-8 byte-order mark and defaults to UTF-8 without a declaration', () => {
@@ -224,6 +248,18 @@ describe('writing results', () => {
     expect(bytes.includes(Buffer.from('該当', 'utf8'))).toBe(false);
     expect(iconv.decode(bytes, 'cp932')).toContain('encoding="Shift_JIS"');
     expect(decodeResult('OQSsiquc01', bytes).msg).toEqual({ MessageHeader: { SegmentOfResult: '1', CharacterCodeIdentifier: '1' }, MessageBody: { ProcessingResultMessage: '該当資格なし' } });
+  });
+
+  it('writes Shift_JIS only when every character fits, question marks included', () => {
+    const msg = (name: string): Msg => ({ MessageHeader: { SegmentOfResult: '1' }, MessageBody: { ProcessingResultMessage: name } });
+    const ok = encodeResultFitting('OQSsiquc01', msg('本当？ ok? ①'), '1');
+    expect(ok.characterCode).toBe('1');
+    expect(decodeResult('OQSsiquc01', ok.bytes).msg).toEqual({ MessageHeader: { SegmentOfResult: '1', CharacterCodeIdentifier: '1' }, MessageBody: { ProcessingResultMessage: '本当？ ok? ①' } });
+    const fallback = encodeResultFitting('OQSsiquc01', msg('𠮷田? 🙂'), '1');
+    expect(fallback.characterCode).toBe('0');
+    expect(fallback.bytes.toString('utf8')).toContain('encoding="UTF-8"');
+    expect(decodeResult('OQSsiquc01', fallback.bytes).msg).toEqual({ MessageHeader: { SegmentOfResult: '1', CharacterCodeIdentifier: '0' }, MessageBody: { ProcessingResultMessage: '𠮷田? 🙂' } });
+    expect(encodeResultFitting('OQSsiquc01', msg('山田'), '0').characterCode).toBe('0');
   });
 
   it('converts kana to half width and times to JST', () => {

@@ -17,7 +17,7 @@ import {
 } from './codes.ts';
 import { toHalfWidthKana } from './kana.ts';
 import { families, readBySchema, writeBySchema, type FamilyName, type Msg } from './schema.ts';
-import { fitsShiftJis, parseXmlBytes, writeXml, XmlFormatError, type CharacterCode } from './xml.ts';
+import { encodeShiftJisStrict, fitsShiftJis, parseXmlBytes, renderXml, writeXml, XmlFormatError, type CharacterCode } from './xml.ts';
 
 const FILE_RE = /^(OQS(?:siquc01|muquc01|muquc02))req_([^\\/]+)\.xml$/;
 
@@ -63,6 +63,21 @@ export function decodeResult(family: FamilyName, bytes: Uint8Array): { msg: Msg;
 /** Writes a result in the requested character code. */
 export function encodeResult(family: FamilyName, msg: Msg, characterCode: CharacterCode): Buffer {
   return writeXml(writeBySchema('XmlMsg', msg, families[family].result), characterCode);
+}
+
+/**
+ * Writes a result in the requested character code, setting the header's CharacterCodeIdentifier; a
+ * Shift_JIS result holding a character CP932 cannot carry is written in UTF-8 instead (and says so).
+ */
+export function encodeResultFitting(family: FamilyName, msg: Msg, requested: CharacterCode): { bytes: Buffer; characterCode: CharacterCode } {
+  const header = (msg.MessageHeader ??= {}) as Msg;
+  if (requested === '1') {
+    header.CharacterCodeIdentifier = '1';
+    const bytes = encodeShiftJisStrict(renderXml(writeBySchema('XmlMsg', msg, families[family].result), '1'));
+    if (bytes) return { bytes, characterCode: '1' };
+  }
+  header.CharacterCodeIdentifier = '0';
+  return { bytes: encodeResult(family, msg, '0'), characterCode: '0' };
 }
 
 /** Writes a request (the gateway's tests and the benchmark use it; vendors write their own). */

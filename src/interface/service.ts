@@ -11,8 +11,7 @@ import {
   compactDate,
   compactTime,
   decodeRequest,
-  effectiveCharacterCode,
-  encodeResult,
+  encodeResultFitting,
   inquiryOf,
   isoDate,
   normaliseInsurerNumber,
@@ -73,9 +72,8 @@ export class InterfaceService {
   }
 
   private file(fileName: string, family: FamilyName, msg: Msg, requested: CharacterCode): ResultFile {
-    const code = effectiveCharacterCode(msg, requested);
-    (msg.MessageHeader as Msg).CharacterCodeIdentifier = code;
-    return { fileName, bytes: encodeResult(family, msg, code), segment: str((msg.MessageHeader as Msg).SegmentOfResult) ?? '' };
+    const { bytes } = encodeResultFitting(family, msg, requested);
+    return { fileName, bytes, segment: str((msg.MessageHeader as Msg).SegmentOfResult) ?? '' };
   }
 
   /** SegmentOfResult 9 with the catalogue's code and message; the header echoes what could be read. */

@@ -1,7 +1,9 @@
 // A simulated My Number card and face-recognition reader, for vendors without a real card or reader
 // and for onshi's own end-to-end tests. The card holds what a real card's chip holds (serial,
 // certificate, private key, PIN, the face photo's identity) and signs; the reader runs the protocol
-// against a running onshi: challenge → card signs → confirm (or the patient sign-in).
+// against a running onshi: challenge → card signs → confirm (or the patient sign-in). A reader that
+// serves one patient after another answers the challenge piggybacked on the previous answer: one
+// request per confirmation.
 //
 // The transport is pluggable: the CLI uses fetch against a URL, tests pass Fastify's inject.
 
@@ -106,15 +108,63 @@ export interface ConfirmOptions {
   registerNow?: boolean;
 }
 
-/** A reader at one facility: its terminal's bearer token and a transport to onshi. */
+export interface Challenge {
+  challengeId: string;
+  nonce: string;
+  audience: string;
+  expiresAt: string;
+}
+
+export interface ReaderOptions {
+  /**
+   * How long after receiving a piggybacked challenge (`nextChallenge`) the reader still answers it
+   * instead of asking for a new one, by the reader's own clock (default 60 s; challenges live 120 s).
+   * Counted from receipt rather than compared with `expiresAt`, so a reader whose clock disagrees
+   * with the server's still judges freshness right.
+   */
+  reuseWindowMs?: number;
+  /** The reader's monotonic clock in ms (tests move it). */
+  clock?: () => number;
+}
+
+const CHALLENGE_REFUSALS = new Set(['ONSHI_CHALLENGE_EXPIRED', 'ONSHI_CHALLENGE_UNKNOWN']);
+
+/**
+ * A reader at one facility: its terminal's bearer token and a transport to onshi.
+ *
+ * Every confirmation answer (and refusal) carries `nextChallenge`, a fresh challenge for the same
+ * facility: the reader keeps the latest one and answers it with the next card, so a reader serving one
+ * patient after another makes one request per confirmation; it asks the challenge route only when it
+ * holds no fresh one (the first confirmation, or after a pause longer than the reuse window).
+ */
 export class SimulatedReader {
+  private held?: { challenge: Challenge; receivedAt: number };
+  private readonly reuseWindowMs: number;
+  private readonly clock: () => number;
+  /** Requests sent, by route: what the piggybacked challenge saves. */
+  readonly requests = { challenges: 0, confirmations: 0 };
+
   constructor(
     private readonly transport: Transport,
     private readonly facilityToken: string,
-  ) {}
+    options: ReaderOptions = {},
+  ) {
+    this.reuseWindowMs = options.reuseWindowMs ?? 60_000;
+    this.clock = options.clock ?? (() => performance.now());
+  }
 
-  async challenge(): Promise<{ challengeId: string; nonce: string; audience: string; expiresAt: string }> {
+  /** A new challenge from the challenge route (always a request). */
+  async challenge(): Promise<Challenge> {
+    this.requests.challenges++;
     return ok(await this.transport({ method: 'POST', path: '/v1/card-confirmations/challenges', token: this.facilityToken }), [201]);
+  }
+
+  /** The piggybacked challenge held, if still fresh; taking it forgets it (a challenge is answered once). */
+  takeHeldChallenge(): Challenge | undefined {
+    const held = this.held;
+    this.held = undefined;
+    if (!held || this.clock() - held.receivedAt >= this.reuseWindowMs) return undefined;
+    return held.challenge;
   }
 
   /** The body the reader sends for a challenge (exposed so tests can tamper with one field). */
@@ -134,15 +184,29 @@ export class SimulatedReader {
     };
   }
 
-  /** Sends a prepared body; answers onshi's raw response (status and body). */
+  /** Sends a prepared body; answers onshi's raw response (status and body). Keeps the answer's next challenge. */
   async send(body: Record<string, unknown>): Promise<TransportResponse> {
-    return this.transport({ method: 'POST', path: '/v1/card-confirmations', token: this.facilityToken, body });
+    this.requests.confirmations++;
+    const r = await this.transport({ method: 'POST', path: '/v1/card-confirmations', token: this.facilityToken, body });
+    const next = r.body?.nextChallenge as Challenge | undefined;
+    if (next && typeof next.challengeId === 'string') this.held = { challenge: next, receivedAt: this.clock() };
+    return r;
   }
 
-  /** The whole protocol: challenge → card signs → confirm. Throws ReaderError on a refusal. */
+  /**
+   * The whole protocol: challenge (the held piggybacked one when fresh, else from the challenge route)
+   * → card signs → confirm. Throws ReaderError on a refusal. When onshi refuses a piggybacked challenge
+   * as expired or unknown (nothing was spent: those are checked first), the reader tries once more
+   * with a new one (the one the refusal carried).
+   */
   async confirm(card: SimulatedCard, options: ConfirmOptions): Promise<any> {
-    const challenge = await this.challenge();
-    return ok(await this.send(this.confirmationBody(card, challenge, options)), [200]);
+    const held = this.takeHeldChallenge();
+    let r = await this.send(this.confirmationBody(card, held ?? (await this.challenge()), options));
+    if (held && r.status === 400 && CHALLENGE_REFUSALS.has(r.body?.code)) {
+      // The refusal brought a fresh challenge of its own; the challenge route if not.
+      r = await this.send(this.confirmationBody(card, this.takeHeldChallenge() ?? (await this.challenge()), options));
+    }
+    return ok(r, [200]);
   }
 }
 

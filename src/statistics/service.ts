@@ -8,7 +8,7 @@ import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 import { isPrefectureCode, prefectureName, prefectures, validateFacility } from '../registry/rules.ts';
 import type { ImportRow } from '../registry/import.ts';
 import * as repo from './repository.ts';
-import { isMonth, previousMonth, rankRows, ratePercent, changePoints, sumCounts, validateMonth, type Counts, type RankedRow } from './rules.ts';
+import { previousMonth, rankRows, ratePercent, changePoints, sumCounts, validateMonth, type Counts, type RankedRow } from './rules.ts';
 
 export interface ImportReport {
   rows: number;
@@ -256,4 +256,4 @@ export class StatisticsService {
   }
 }
 
-export { isMonth };
+

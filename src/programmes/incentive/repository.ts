@@ -2,7 +2,8 @@
 // October 2023 claims and attested conditions; writes of the programme profile.
 
 import '../../statistics/tables.ts';
-import type { Db } from '../../platform/db.ts';
+import { sql } from 'kysely';
+import type { Db, Dialect } from '../../platform/db.ts';
 
 export interface FacilityFigures {
   /** Claims of the claims month from the monthly rows (imported), when there. */
@@ -21,7 +22,7 @@ export interface FacilityPage {
 }
 
 /** One page of facilities by code (after `after`), with their figures of the months given. */
-export async function facilityPage(db: Db, options: { after?: string; limit: number; code?: string; months: readonly string[]; claimsMonth: string }): Promise<FacilityPage> {
+export async function facilityPage(db: Db, dialect: Dialect, options: { after?: string; limit: number; code?: string; months: readonly string[]; claimsMonth: string }): Promise<FacilityPage> {
   let q = db.selectFrom('facilities').select(['code', 'name', 'type', 'prefecture']).orderBy('code');
   if (options.code) q = q.where('code', '=', options.code);
   if (options.after) q = q.where('code', '>', options.after);
@@ -30,22 +31,32 @@ export async function facilityPage(db: Db, options: { after?: string; limit: num
   if (facilities.length === 0) return { facilities, figures, claims: [], profiles: [] };
   const first = facilities[0].code;
   const last = facilities[facilities.length - 1].code;
+  // One row per facility with its months packed in a string: materialising a row object per
+  // facility-month costs about twice as much as splitting the packed text (3,000,000 rows a run).
+  const packed =
+    dialect === 'postgres'
+      ? sql<string>`string_agg(month || ':' || card_users || ':' || card_uses || ':' || coalesce(claims::text, ''), ';')`
+      : sql<string>`group_concat(month || ':' || card_users || ':' || card_uses || ':' || ifnull(claims, ''), ';')`;
   const rows = await db
     .selectFrom('facility_month_stats')
-    .select(['facility_code', 'month', 'card_uses', 'card_users', 'claims'])
+    .select(['facility_code', packed.as('months')])
     .where('facility_code', '>=', first)
     .where('facility_code', '<=', last)
+    .groupBy('facility_code')
     .execute();
   // Months are filtered here, not in SQL: a month condition leads SQLite's planner to the
   // (month, facility_code) index and a scan of every facility for each page.
   const wanted = new Set(options.months);
   for (const r of rows) {
-    let fig = figures.get(r.facility_code);
-    if (!fig) figures.set(r.facility_code, (fig = { claims: null, users: {}, uses: {} }));
-    if (r.month === options.claimsMonth && r.claims !== null) fig.claims = Number(r.claims);
-    if (!wanted.has(r.month)) continue;
-    fig.users[r.month] = Number(r.card_users);
-    fig.uses[r.month] = Number(r.card_uses);
+    const fig: FacilityFigures = { claims: null, users: {}, uses: {} };
+    figures.set(r.facility_code, fig);
+    for (const part of r.months.split(';')) {
+      const [month, users, uses, claims] = part.split(':');
+      if (month === options.claimsMonth && claims !== '') fig.claims = Number(claims);
+      if (!wanted.has(month)) continue;
+      fig.users[month] = Number(users);
+      fig.uses[month] = Number(uses);
+    }
   }
   const claims = await db.selectFrom('facility_monthly_claims').select(['facility_code', 'claims']).where('facility_code', '>=', first).where('facility_code', '<=', last).where('month', '=', options.claimsMonth).execute();
   const profiles = await db.selectFrom('facility_programme_profiles').select(['facility_code', 'poster', 'ask_patients', 'flyers', 'free_readers']).where('facility_code', '>=', first).where('facility_code', '<=', last).execute();

@@ -3,7 +3,7 @@
 // monthly figures (rolled up from events or imported). HTTP and the CLI call these.
 
 import type { Kysely } from 'kysely';
-import { nowIso, type Database } from '../../platform/db.ts';
+import { nowIso, type Database, type Dialect } from '../../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../../platform/errors.ts';
 import { prefectureName } from '../../registry/rules.ts';
 import type { StatisticsService } from '../../statistics/service.ts';
@@ -88,6 +88,7 @@ export function payoutLines(rows: readonly FacilityProgrammes[]): string {
 export class ProgrammeService {
   constructor(
     private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
     private readonly statistics: StatisticsService,
   ) {}
 
@@ -101,7 +102,7 @@ export class ProgrammeService {
     const pageSize = options.pageSize ?? 5000;
     let after: string | undefined;
     for (;;) {
-      const page = await repo.facilityPage(this.db, { after, limit: pageSize, code: options.code, months: READER_SUBSIDY_MONTHS, claimsMonth: BASELINE_MONTH });
+      const page = await repo.facilityPage(this.db, this.dialect, { after, limit: pageSize, code: options.code, months: READER_SUBSIDY_MONTHS, claimsMonth: BASELINE_MONTH });
       if (page.facilities.length === 0) return;
       const claims = new Map(page.claims.map((c) => [c.facility_code, Number(c.claims)]));
       const profiles = new Map(page.profiles.map((p) => [p.facility_code, p]));
