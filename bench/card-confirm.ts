@@ -1,23 +1,28 @@
-// npm run bench:card — My Number card confirmations per second (challenge + signed confirm, with
-// Ed25519 signature verification), and card-number confirmations in the same run, for the ratio.
+// npm run bench:card — My Number card confirmations per second (signed confirm with RSA-2048
+// signature verification), and card-number confirmations in the same run, for the ratio.
 //
 //   1. seed: a deterministic population of N people (default 100,000) into a fresh SQLite file; then
-//      BENCH_CARDS of them (default 1,000) get a My Number link (the persons' link keys are set to the
+//      BENCH_CARDS of them (default 300) get a My Number link (the persons' link keys are set to the
 //      HMAC of a synthetic My Number under the server's link secret, as an insurer registering the
 //      number would have done).
-//   2. server: `onshi serve` on that file in a child process.
-//   3. cards are issued through the API (POST /v1/cards, as an administrator).
-//   4. load, from this process (autocannon): the card path — each connection loops challenge →
-//      the simulated card signs the nonce → confirm (face verification, medication consent,
-//      registerNow on the first use) — then the card-number path on the same members.
+//   2. server: `onshi serve` on that file in a child process (BENCH_CPU_PROF=DIR: with a CPU profile).
+//   3. cards are issued through the API (POST /v1/cards, as an administrator). Each is an RSA-2048
+//      key pair made by the server (tens to hundreds of ms, in the thread pool) and a scrypt PIN hash:
+//      hence 300 cards by default, each then used many times by the load.
+//   4. load, from this process (autocannon): the card path — each connection asks the challenge route
+//      once, then loops: the simulated card signs the challenge in hand (RSA, the chip's work, here on
+//      the client's CPU) → confirm (face verification, medication consent, registerNow on the first
+//      use), whose answer carries the next challenge — then the card-number path on the same members.
 //
-// A card confirmation is two HTTP requests (the challenge is computed, not stored), one Ed25519
-// signature verification (the issuer's signature over the certificate is checked once per
-// certificate), the challenge spent in the used-challenge ledger (group-committed), and a consent row
-// and an access-log row committed in the usage event's transaction; the card-number path is one
-// request. The target is a ratio ≥ 0.5 (card confirmations per second over card-number confirmations
-// per second). On Linux each phase also prints the server's CPU time per confirmation (all threads),
-// which other processes on a shared machine disturb less than the throughput.
+// A card confirmation is one HTTP request (plus one challenge request per connection per 1,000
+// confirmations), one RSA signature verification (the issuer's signature over the certificate is
+// checked once per certificate), the challenge spent in the used-challenge ledger (group-committed),
+// and a consent row and an access-log row committed in the usage event's transaction; the card-number
+// path is one request. The target is a ratio ≥ 0.5 (card confirmations per second over card-number
+// confirmations per second). On Linux each phase also prints the server's CPU time per confirmation
+// (all threads), which other processes on a shared machine disturb less than the throughput. The
+// client's card signatures (~250 µs each) run on the same machine as the server and take CPU from it
+// when the cores are few; the server figure does not include them.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';

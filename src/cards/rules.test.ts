@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { generateKeyPair, keyIdOf, publicKeyToDer, signCertificate, signChallenge, verifyCertificate, verifyChallengeSignature } from './certificate.ts';
+import { constants, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { generateKeyPair, generateKeyPairAsync, keyIdOf, publicKeyFromDer, publicKeyToDer, signCertificate, signChallenge, verifyCertificate, verifyChallengeSignature } from './certificate.ts';
 import { certificateValidity, challengeMessage, MAX_PIN_TRIES, parseCertificate, pinAttempt, validateIssueCard, validityEnd, type CertificateBody } from './rules.ts';
 
 const window = { notBefore: '2024-04-01T00:00:00.000Z', notAfter: '2029-04-01T00:00:00.000Z' };
@@ -80,6 +81,62 @@ describe('certificates', () => {
     // Not a signature at all: refused before any verification.
     expect(await verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000017'), sig.slice(4), card.publicKey)).toBe(false);
     expect(await verifyChallengeSignature(challengeMessage('reader', 'n0nce', '1310000017'), 42, card.publicKey)).toBe(false);
+  });
+});
+
+describe('card keys and signatures (RSA-2048, RSASSA-PKCS1-v1_5 with SHA-256, as JPKI)', () => {
+  const card = generateKeyPair();
+  const message = challengeMessage('reader', 'n0nce', '1310000017');
+
+  it('makes RSA-2048 keys with exponent 65537, also in the thread pool', async () => {
+    for (const k of [card, await generateKeyPairAsync()]) {
+      expect([k.publicKey.asymmetricKeyType, k.publicKey.asymmetricKeyDetails]).toEqual(['rsa', { modulusLength: 2048, publicExponent: 65537n }]);
+    }
+  });
+
+  it('signs what a standard PKCS#1 v1.5 / SHA-256 verifier accepts (256 bytes), and nothing else', () => {
+    const sig = Buffer.from(signChallenge(message, card.privateKey), 'base64');
+    expect(sig.length).toBe(256);
+    expect(verify('sha256', message, { key: card.publicKey, padding: constants.RSA_PKCS1_PADDING }, sig)).toBe(true);
+    expect(verify('sha256', message, { key: card.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING }, sig)).toBe(false);
+    // Deterministic, as PKCS#1 v1.5 is.
+    expect(signChallenge(message, card.privateKey)).toBe(sig.toString('base64'));
+  });
+
+  it('refuses a PSS signature, a SHA-1 one, and one cut or padded to another length', () => {
+    const pss = sign('sha256', message, { key: card.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING }).toString('base64');
+    const sha1 = sign('sha1', message, { key: card.privateKey, padding: constants.RSA_PKCS1_PADDING }).toString('base64');
+    const good = Buffer.from(signChallenge(message, card.privateKey), 'base64');
+    for (const s of [pss, sha1, good.subarray(1).toString('base64'), Buffer.concat([Buffer.alloc(1), good]).toString('base64')]) {
+      expect(verifyChallengeSignature(message, s, card.publicKey)).toBe(false);
+    }
+    expect(verifyChallengeSignature(message, good.toString('base64'), card.publicKey)).toBe(true);
+  });
+
+  it('accepts in a certificate only an RSA-2048 key with exponent 65537 (or an Ed25519 key of a card made before RSA)', () => {
+    expect(publicKeyFromDer(publicKeyToDer(card.publicKey))?.asymmetricKeyType).toBe('rsa');
+    const ed = generateKeyPairSync('ed25519');
+    expect(publicKeyFromDer(publicKeyToDer(ed.publicKey))?.asymmetricKeyType).toBe('ed25519');
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const bigger = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const e3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
+    const pssOnly = generateKeyPairSync('rsa-pss', { modulusLength: 2048 });
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    for (const k of [small, bigger, e3, pssOnly, ec]) expect(publicKeyFromDer(publicKeyToDer(k.publicKey))).toBeUndefined();
+    expect(publicKeyFromDer('not a key')).toBeUndefined();
+  });
+
+  it('still verifies an older Ed25519 card and issuer (the algorithm follows the certified key)', () => {
+    const ed = generateKeyPairSync('ed25519');
+    const sig = signChallenge(message, ed.privateKey);
+    expect(Buffer.from(sig, 'base64').length).toBe(64);
+    expect(verifyChallengeSignature(message, sig, ed.publicKey)).toBe(true);
+    expect(verifyChallengeSignature(challengeMessage('reader', 'other', '1310000017'), sig, ed.publicKey)).toBe(false);
+    // An RSA signature presented for the Ed25519 key (and the reverse) is refused.
+    expect(verifyChallengeSignature(message, signChallenge(message, card.privateKey), ed.publicKey)).toBe(false);
+    expect(verifyChallengeSignature(message, sig, card.publicKey)).toBe(false);
+    const body: CertificateBody = { v: 1, serial: '0123456789ABCDEF', subjectPublicKey: publicKeyToDer(ed.publicKey), issuer: keyIdOf(ed.publicKey), ...window };
+    expect(verifyCertificate(signCertificate(body, ed.privateKey), createPublicKey(ed.privateKey), keyIdOf(ed.publicKey))).toEqual(body);
   });
 });
 

@@ -97,7 +97,8 @@ export class FolderGateway {
         continue; // taken away meanwhile
       }
       if (!info.isFile()) continue;
-      if (this.clock() - info.mtimeMs < (this.options.settleMs ?? 300)) {
+      const settle = this.options.settleMs ?? 300;
+      if (settle > 0 && this.clock() - info.mtimeMs < settle) {
         report.deferred++;
         continue;
       }

@@ -272,6 +272,98 @@ describe.each(storeKinds)('POST /v1/card-confirmations on %s', (kind) => {
     for (const r of results.filter((x) => x.status === 409)) expect(r.body.code).toBe('ONSHI_CHALLENGE_REPLAYED');
   });
 
+  describe('the next challenge piggybacked on each answer (nextChallenge)', () => {
+    it('comes with a valid answer, is bound to the facility and works exactly once', async () => {
+      const { facility, holder, reader } = await scene();
+      await register(reader, holder);
+      const first = await reader.send(reader.confirmationBody(holder.card, await reader.challenge(), { verification: 'face' }));
+      expect(first.status).toBe(200);
+      const next = first.body.nextChallenge;
+      expect(next).toEqual({ challengeId: expect.stringMatching(/^c1\./), nonce: expect.any(String), audience: facility.code, expiresAt: new Date(START.getTime() + 120_000).toISOString() });
+      expect(next.challengeId).not.toBe(reader.confirmationBody(holder.card, await reader.challenge(), { verification: 'face' }).challengeId);
+      // Another facility cannot answer it ("unknown" there), and that attempt does not spend it.
+      const other = new SimulatedReader(injectTransport(h.app, bodies), (await createFacility(h.app)).token);
+      const body = reader.confirmationBody(holder.card, next, { verification: 'face' });
+      const elsewhere = await other.send(body);
+      expect([elsewhere.status, elsewhere.body.code]).toEqual([400, 'ONSHI_CHALLENGE_UNKNOWN']);
+      const second = await reader.send(body);
+      expect(second.status, JSON.stringify(second.body)).toBe(200);
+      expect(await usageEvent(second.body.confirmationId)).toMatchObject({ method: 'my_number_card', facility_code: facility.code });
+      // Once.
+      expectReplayed(await reader.send(body));
+      // Every answer brings a new one.
+      expect(second.body.nextChallenge.nonce).not.toBe(next.nonce);
+    });
+
+    it('comes with a refusal too (wrong PIN), and that one works', async () => {
+      const { holder, reader } = await scene();
+      await register(reader, holder);
+      const wrong = await reader.send(reader.confirmationBody(holder.card, await reader.challenge(), { verification: 'pin', pin: '0000' }));
+      expect([wrong.status, wrong.body.code, wrong.body.remainingTries]).toEqual([401, 'ONSHI_CARD_PIN_WRONG', 2]);
+      const r = await reader.send(reader.confirmationBody(holder.card, wrong.body.nextChallenge, { verification: 'pin', pin: '1234' }));
+      expect([r.status, r.body.result]).toEqual([200, 'valid']);
+      // A replay is refused, and still gets a fresh challenge for the next card.
+      const replay = await reader.send(reader.confirmationBody(holder.card, wrong.body.nextChallenge, { verification: 'face' }));
+      expect(replay.body.code).toBe('ONSHI_CHALLENGE_REPLAYED');
+      expect(replay.body.nextChallenge.audience).toBe(wrong.body.nextChallenge.audience);
+    });
+
+    it('expires after 120 s like any other challenge', async () => {
+      const { holder, reader } = await scene();
+      await register(reader, holder);
+      const r = await reader.send(reader.confirmationBody(holder.card, await reader.challenge(), { verification: 'face' }));
+      const body = reader.confirmationBody(holder.card, r.body.nextChallenge, { verification: 'face' });
+      try {
+        now = new Date(START.getTime() + 120_000);
+        const late = await reader.send(body);
+        expect([late.status, late.body.code]).toEqual([400, 'ONSHI_CHALLENGE_EXPIRED']);
+        now = new Date(START.getTime() + 119_999);
+        expect((await reader.send(body)).status).toBe(200);
+      } finally {
+        now = START;
+      }
+    });
+
+    it('lets the simulated reader confirm in one request when it holds a fresh one, and ask again otherwise', async () => {
+      const { holder } = await scene();
+      let readerClock = 0;
+      const t = injectTransport(h.app, bodies);
+      const { facility } = await setup(h.app);
+      const reader = new SimulatedReader(t, facility.token, { reuseWindowMs: 60_000, clock: () => readerClock });
+      await reader.confirm(holder.card, { verification: 'face', registerNow: true });
+      expect(reader.requests).toEqual({ challenges: 1, confirmations: 1 });
+      for (let i = 0; i < 3; i++) expect((await reader.confirm(holder.card, { verification: 'face' })).result).toBe('valid');
+      expect(reader.requests).toEqual({ challenges: 1, confirmations: 4 });
+      // Two concurrent confirmations: only one takes the held challenge; the other asks for its own.
+      const both = await Promise.all([reader.confirm(holder.card, { verification: 'face' }), reader.confirm(holder.card, { verification: 'face' })]);
+      expect(both.map((a) => a.result)).toEqual(['valid', 'valid']);
+      expect(reader.requests).toEqual({ challenges: 2, confirmations: 6 });
+      // Held longer than the reuse window (by the reader's clock): a new one from the challenge route.
+      readerClock += 60_000;
+      await reader.confirm(holder.card, { verification: 'face' });
+      expect(reader.requests).toEqual({ challenges: 3, confirmations: 7 });
+      // Expired by the server's clock while the reader thought it fresh: refused, nothing spent, and
+      // the reader answers again with the fresh challenge the refusal carried.
+      try {
+        now = new Date(START.getTime() + 10 * 60_000);
+        const a = await reader.confirm(holder.card, { verification: 'face' });
+        expect(a.result).toBe('valid');
+        expect(reader.requests).toEqual({ challenges: 3, confirmations: 9 });
+        expect(await usageEvent(a.confirmationId)).toMatchObject({ occurred_at: now.toISOString() });
+      } finally {
+        now = START;
+      }
+    });
+
+    it('is not given for a request refused before the handler (no credential)', async () => {
+      const { holder, reader } = await scene();
+      const body = reader.confirmationBody(holder.card, await reader.challenge(), { verification: 'face' });
+      const r = await h.app.inject({ method: 'POST', url: '/v1/card-confirmations', payload: body });
+      expect(r.statusCode).toBe(401);
+      expect(r.json()).not.toHaveProperty('nextChallenge');
+    });
+  });
+
   it('consumes challenges in group-committed batches: in one batch the first request wins, the rest are replays', async () => {
     const ledger = h.ctx.challenges;
     const expiresAt = new Date(now.getTime() + 120_000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { storeKinds } from '../support/stores.ts';
 import { addMember, adminHeaders, bearer, expectError, fieldProblems, setup, useApp } from '../support/fixtures.ts';
 import { injectTransport, newMyNumber, personWithCard } from '../support/cards.ts';
@@ -33,9 +33,13 @@ describe.each(storeKinds)('cards: issuer and patient sign-in on %s', (kind) => {
       expect(card).toMatchObject({ serial: expect.stringMatching(/^[0-9A-F]{16}$/), pin: '4321', notBefore: NOW.toISOString(), notAfter: '2029-11-30T15:00:00.000Z' });
       expect(card.privateKey).toContain('BEGIN PRIVATE KEY');
       expect(r.body).not.toContain(myNumber);
+      // As a JPKI user certificate: an RSA-2048 key (exponent 65537), the issuer's key too.
+      const cardKey = createPrivateKey(card.privateKey);
+      expect([cardKey.asymmetricKeyType, cardKey.asymmetricKeyDetails]).toEqual(['rsa', { modulusLength: 2048, publicExponent: 65537n }]);
 
       const issuer = (await h.app.inject({ method: 'GET', url: '/v1/cards/issuer' })).json();
       const issuerKey = createPublicKey({ key: Buffer.from(issuer.publicKey, 'base64url'), format: 'der', type: 'spki' });
+      expect([issuerKey.asymmetricKeyType, issuerKey.asymmetricKeyDetails?.modulusLength]).toEqual(['rsa', 2048]);
       expect(verifyCertificate(card.certificate, issuerKey, issuer.keyId)).toMatchObject({ serial: card.serial });
 
       const row = await h.ctx.database.db.selectFrom('cards').selectAll().where('serial', '=', card.serial).executeTakeFirstOrThrow();
