@@ -167,15 +167,20 @@ function serverCpuSeconds(pid: number | undefined): number | undefined {
 
 async function measured(pid: number | undefined, run: () => Promise<Figures>): Promise<Figures> {
   const before = serverCpuSeconds(pid);
+  const client = process.cpuUsage();
   const f = await run();
   const after = serverCpuSeconds(pid);
+  const used = process.cpuUsage(client);
   if (before !== undefined && after !== undefined && f.confirmations > 0) f.cpuPerConfirmation = ((after - before) / f.confirmations) * 1e6;
+  if (f.confirmations > 0) f.clientCpuPerConfirmation = (used.user + used.system) / f.confirmations;
   return f;
 }
 
 interface Figures {
   /** Server CPU per confirmation, µs (Linux only). */
   cpuPerConfirmation?: number;
+  /** This process's CPU per confirmation, µs: autocannon, and for the card path the simulated cards' RSA signatures. */
+  clientCpuPerConfirmation?: number;
   confirmations: number;
   perSecond: number;
   requests: number;
@@ -272,7 +277,8 @@ function figures(result: autocannon.Result, confirmations: number, seconds: numb
 function print(label: string, f: Figures): void {
   console.log(
     `${label.padEnd(13)}${fmt(f.perSecond).padStart(7)} confirmations/s   per request p50 ${f.p50} ms, p99 ${f.p99} ms   (${fmt(f.confirmations)} confirmations in ${fmt(f.requests)} requests, ${f.non2xx} non-2xx, ${f.errors} errors)` +
-      (f.cpuPerConfirmation === undefined ? '' : `   server CPU ${fmt(f.cpuPerConfirmation)} µs/confirmation`),
+      (f.cpuPerConfirmation === undefined ? '' : `   server CPU ${fmt(f.cpuPerConfirmation)} µs/confirmation`) +
+      (f.clientCpuPerConfirmation === undefined ? '' : `, client ${fmt(f.clientCpuPerConfirmation)} µs`),
   );
 }
 

@@ -9,6 +9,8 @@ import { cardMigrations } from '../cards/migrations.ts';
 import { clinicalMigrations } from '../clinical/migrations.ts';
 import { statisticsMigrations } from '../statistics/migrations.ts';
 import { batchMigrations } from '../batch/migrations.ts';
+import { transitionMigrations } from '../programmes/transition/migrations.ts';
+import { itFundMigrations } from '../itfund/migrations.ts';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const t = typesFor(dialect);
@@ -147,6 +149,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     ...clinicalMigrations(t),
     ...statisticsMigrations(t),
     ...batchMigrations(t),
+    ...transitionMigrations(t),
+    ...itFundMigrations(t),
   };
 }
 
