@@ -24,11 +24,9 @@
 // client's card signatures (~250 µs each) run on the same machine as the server and take CPU from it
 // when the cores are few; the server figure does not include them.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
@@ -36,6 +34,8 @@ import { openDatabase } from '../src/platform/db.ts';
 import { migrateToLatest } from '../src/migrations/index.ts';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { SimulatedCard, fetchTransport } from '../src/reader/simulator.ts';
+
+import { api, startServer } from '../test/support/server-process.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -55,17 +55,6 @@ function myNumberFor(first11: string): string {
   for (let n = 1; n <= 11; n++) sum += Number(first11[11 - n]) * (n <= 6 ? n + 1 : n - 5);
   const r = sum % 11;
   return `${first11}${r <= 1 ? 0 : 11 - r}`;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
 }
 
 interface Holder {
@@ -110,44 +99,6 @@ async function seed(): Promise<Holder[]> {
   await database.close();
   console.log(`            ${fmt(holders.length)} people linked to a My Number for cards`);
   return holders;
-}
-
-async function startServer(port: number): Promise<ChildProcess> {
-  // BENCH_CPU_PROF=DIR: the server writes a V8 CPU profile there when it exits (node --cpu-prof).
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [];
-  const child = spawn(process.execPath, [...profile, join(root, 'bin/onshi.js'), 'serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      ONSHI_DATABASE_URL: `sqlite:${dbFile}`,
-      ONSHI_ADMIN_TOKEN: ADMIN_TOKEN,
-      ONSHI_LINK_SECRET: LINK_SECRET,
-      ONSHI_DEMO_DATA: 'false',
-      ONSHI_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('onshi is running')) ok();
-    });
-    child.once('exit', (code) => fail(new Error(`server exited with ${code}`)));
-  });
-  return child;
-}
-
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await r.json();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 /**
@@ -285,9 +236,8 @@ function print(label: string, f: Figures): void {
 async function main(): Promise<void> {
   console.log(`onshi bench:card — node ${process.version}, ${fmt(PEOPLE)} people, ${fmt(CARDS)} cards, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const holders = await seed();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = await startServer(port);
+  const server = await startServer({ ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ONSHI_LINK_SECRET: LINK_SECRET }, { stderr: 'inherit', nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [] });
+  const base = server.base.replace('localhost', '127.0.0.1');
   try {
     const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
     const { token } = await api(base, ADMIN_TOKEN, 'POST', '/v1/credentials', { facilityCode: facilities.facilities[0].code });
@@ -305,8 +255,8 @@ async function main(): Promise<void> {
     // Warm-up: also registers every card for insurance use (registerNow on first use).
     await cardLoad(base, token, cards, 3);
     await numberLoad(base, token, holders.map((h) => h.inquiry), 3);
-    const byCard = await measured(server.pid, () => cardLoad(base, token, cards, SECONDS));
-    const byNumbers = await measured(server.pid, () => numberLoad(base, token, holders.map((h) => h.inquiry), SECONDS));
+    const byCard = await measured(server.child.pid, () => cardLoad(base, token, cards, SECONDS));
+    const byNumbers = await measured(server.child.pid, () => numberLoad(base, token, holders.map((h) => h.inquiry), SECONDS));
     console.log('');
     print('card', byCard);
     print('card-number', byNumbers);
@@ -317,8 +267,7 @@ async function main(): Promise<void> {
     const health = await api(base, ADMIN_TOKEN, 'GET', '/health');
     console.log(`usage       ${JSON.stringify(health.usageEvents)}`);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((ok) => server.once('exit', ok));
+    await server.stop();
   }
   if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
 }

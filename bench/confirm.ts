@@ -15,20 +15,18 @@
 // BENCH_CONNECTIONS (default 32: reception terminals asking at once), BENCH_KEEP=1 keeps .bench/ for inspection.
 // Figures depend on the machine; compare ratios, not absolutes. Nothing here is asserted.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { loadConfig } from '../src/platform/config.ts';
 import { openDatabase } from '../src/platform/db.ts';
 import { migrateToLatest } from '../src/migrations/index.ts';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { withInsurerCheckDigit } from '../src/registry/rules.ts';
+import { api, startServer } from '../test/support/server-process.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -42,17 +40,6 @@ const dbFile = join(dir, 'bench.db');
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function seed(): Promise<{ cards: string[] }> {
   rmSync(dir, { recursive: true, force: true });
@@ -81,42 +68,6 @@ async function seed(): Promise<{ cards: string[] }> {
   );
   console.log(`            ${fmt(cards.length)} distinct inquiries prepared for the load`);
   return { cards };
-}
-
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, 'bin/onshi.js'), 'serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      ONSHI_DATABASE_URL: `sqlite:${dbFile}`,
-      ONSHI_ADMIN_TOKEN: ADMIN_TOKEN,
-      ONSHI_DEMO_DATA: 'false',
-      ONSHI_BENCH_ROUTES: 'true',
-      ONSHI_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('onshi is running')) ok();
-    });
-    child.once('exit', (code) => fail(new Error(`server exited with ${code}`)));
-  });
-  return child;
-}
-
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await r.json();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 interface LoadFigures {
@@ -186,9 +137,11 @@ function* csvRows(insurerNumber: string, rows: number): Generator<string> {
 async function main(): Promise<void> {
   console.log(`onshi bench:confirm — node ${process.version}, ${PEOPLE.toLocaleString('en')} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const { cards } = await seed();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = await startServer(port);
+  const server = await startServer(
+    { ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ONSHI_BENCH_ROUTES: 'true' },
+    { stderr: 'inherit' },
+  );
+  const base = server.base.replace('localhost', '127.0.0.1');
   try {
     const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
     const facilityCode = facilities.facilities[0].code;
@@ -221,8 +174,7 @@ async function main(): Promise<void> {
     if (status !== 200) throw new Error(`import: ${status} ${body.slice(0, 500)}`);
     console.log(`import      ${fmt(IMPORT_ROWS)} CSV rows (${mib(bytes)}) over HTTP in ${seconds.toFixed(2)} s = ${fmt(IMPORT_ROWS / seconds)} rows/s  (added ${fmt(report.added)})`);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((ok) => server.once('exit', ok));
+    await server.stop();
   }
   if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
 }

@@ -12,9 +12,7 @@
 // Options (environment): BENCH_PEOPLE, BENCH_BULK_ROWS, BENCH_GATEWAY_FILES, BENCH_SECONDS (default 10),
 // BENCH_CONNECTIONS (default 32), BENCH_KEEP=1. Figures depend on the machine; nothing is asserted.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
@@ -24,6 +22,8 @@ import { seedPopulation } from '../src/registry/seed.ts';
 import { compactDate, decodeResult, encodeRequest, paddedInsurerNumber } from '../src/interface/codec.ts';
 import { FolderGateway } from '../src/interface/gateway.ts';
 import type { Msg } from '../src/interface/schema.ts';
+
+import { api, startServer } from '../test/support/server-process.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -45,17 +45,6 @@ interface Card {
   birthDate: string;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
 async function seed(): Promise<Card[]> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -74,30 +63,6 @@ async function seed(): Promise<Card[]> {
     .execute();
   await database.close();
   return rows.map((r) => ({ insurerNumber: r.insurer_number, symbol: r.symbol, number: r.number, branch: r.branch, birthDate: r.birth_date }));
-}
-
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(root, 'bin/onshi.js'), 'serve'], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ONSHI_DEMO_DATA: 'false', ONSHI_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((ok, fail) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('onshi is running')) ok();
-    });
-    child.once('exit', (code) => fail(new Error(`server exited with ${code}`)));
-  });
-  return child;
-}
-
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
-  const json = await r.json();
-  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 function search(c: Card): Msg {
@@ -126,9 +91,8 @@ async function load(url: string, token: string, contentType: string, bodies: (st
 async function main(): Promise<void> {
   console.log(`onshi bench:interface — node ${process.version}, ${fmt(PEOPLE)} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const cards = await seed();
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = await startServer(port);
+  const server = await startServer({ ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN }, { stderr: 'inherit' });
+  const base = server.base.replace('localhost', '127.0.0.1');
   try {
     const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
     const facilityCode = facilities.facilities[0].code as string;
@@ -206,8 +170,7 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     console.log(`gateway     ${fmt(report.sent)} files in ${seconds.toFixed(2)} s = ${fmt(report.sent / seconds)} files/s (${readdirSync(join(gwDir, 'res')).length} results)`);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((ok) => server.once('exit', ok));
+    await server.stop();
   }
   if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
 }

@@ -16,11 +16,14 @@ import { clinicalRoutes } from '../clinical/routes.ts';
 import { disasterRoutes } from '../disaster/routes.ts';
 import { auditRoutes } from '../audit/routes.ts';
 import { calculatorRoutes } from '../programmes/incentive/calculator-routes.ts';
+import { itFundCalculatorRoutes } from '../itfund/calculator-routes.ts';
+import { itFundRoutes } from '../itfund/routes.ts';
 import { statisticsRoutes } from '../statistics/routes.ts';
 import { programmeRoutes } from '../programmes/incentive/routes.ts';
 import { interfaceRoutes } from '../interface/routes.ts';
 import { InterfaceService } from '../interface/service.ts';
 import { batchRoutes } from '../batch/routes.ts';
+import { transitionRoutes } from '../programmes/transition/routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -60,6 +63,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         { name: 'calculators', description: 'Programme calculators for anyone: no credential, no personal data' },
         { name: 'interface', description: 'The real interface: request/result XML files (OQSsiquc01, OQSmuquc01/02)' },
         { name: 'batch', description: 'Batch inquiry (一括照会) in JSON and CSV' },
+        { name: 'itfund', description: 'Medical IT support fund (医療情報化支援基金): applications, review, decisions, returns' },
         { name: 'system', description: 'Health and documentation' },
       ],
     },
@@ -91,10 +95,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(disasterRoutes, { disasters: ctx.disasters, clinical: ctx.clinical, auth });
   await app.register(auditRoutes, { audit: ctx.audit, auth });
   await app.register(calculatorRoutes);
+  await app.register(itFundCalculatorRoutes);
   await app.register(statisticsRoutes, { statistics: ctx.statistics, auth });
   await app.register(programmeRoutes, { programmes: ctx.programmes, targets: ctx.targets, auth });
   const interfaceService = new InterfaceService(ctx.confirmation, ctx.batch, undefined, (err) => app.log.error({ err }, 'interface request failed'));
   await app.register(interfaceRoutes, { interfaceService, auth });
   await app.register(batchRoutes, { batch: ctx.batch, auth });
+  await app.register(itFundRoutes, { itfund: ctx.itfund, auth });
+  await app.register(transitionRoutes, { transition: ctx.transition, auth });
   return app;
 }

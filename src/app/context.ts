@@ -18,6 +18,9 @@ import { StatisticsService } from '../statistics/service.ts';
 import { ProgrammeService } from '../programmes/incentive/service.ts';
 import { TargetService } from '../programmes/targets/service.ts';
 import { BatchService, type BatchOptions } from '../batch/service.ts';
+import { ItFundService } from '../itfund/service.ts';
+import { TransitionService } from '../programmes/transition/service.ts';
+import { certificatesOfMemberships } from '../programmes/transition/repository.ts';
 
 export interface AppContext {
   config: Config;
@@ -38,6 +41,10 @@ export interface AppContext {
   targets: TargetService;
   /** Batch inquiries (一括照会): persistent jobs, run by this context's runner. */
   batch: BatchService;
+  /** The medical IT support fund (医療情報化支援基金): cases, review, decisions, returns. */
+  itfund: ItFundService;
+  /** Paper-card transition: eligibility certificates (資格確認書). */
+  transition: TransitionService;
   close(): Promise<void>;
 }
 
@@ -50,7 +57,7 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     const credentials = new CredentialService(database.db, options.clock);
     await credentials.ensureBootstrapAdmin(config.adminToken);
     const recorder = new UsageRecorder(database.db, config.groupCommitMaxBatch);
-    const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock);
+    const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock, certificatesOfMemberships);
     const audit = new AuditService(database.db, options.clock);
     const consent = new ConsentService(database.db, config.consentValidityHours, options.clock);
     const challenges = new ChallengeLedger(database.db, options.clock, config.groupCommitMaxBatch);
@@ -61,6 +68,8 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     const programmes = new ProgrammeService(database.db, database.dialect, statistics);
     const targets = new TargetService(database.db, statistics);
     const batch = new BatchService(database.db, confirmation, options.clock, options.batch);
+    const itfund = new ItFundService(database.db, options.clock);
+    const transition = new TransitionService(database.db, registry, options.clock);
     // The job runner resumes unfinished batch inquiries at start (run: false leaves them queued).
     if (options.batch?.run !== false) batch.start();
     return {
@@ -80,6 +89,8 @@ export async function createContext(config: Config, options: { clock?: () => Dat
       programmes,
       targets,
       batch,
+      itfund,
+      transition,
       async close() {
         await batch.stop();
         await challenges.flush();

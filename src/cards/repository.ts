@@ -4,8 +4,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../platform/db.ts';
 import { runStatement } from '../platform/db.ts';
-import { toPeriod } from '../registry/repository.ts';
-import { periodForDate, type Candidate } from '../confirmation/rules.ts';
 import { MAX_PIN_TRIES } from './rules.ts';
 
 export interface CardsTable {
@@ -131,104 +129,5 @@ export async function deleteUsedChallenges(db: Db, before: string): Promise<numb
   return Number(r.numDeletedRows);
 }
 
-// The person's memberships, for the card path (by person instead of card numbers).
-
-interface PersonCandidateRow {
-  member_id: string;
-  person_id: string;
-  insurer_number: string;
-  insurer_name: string;
-  symbol: string;
-  number: string;
-  branch: string;
-  relationship: string;
-  qualified_from: string;
-  lost_on: string | null;
-  loss_reason: string | null;
-  id: string;
-  membership_id: string;
-  valid_from: string;
-  valid_until: string | null;
-  name: string;
-  name_kana: string;
-  birth_date: string;
-  sex: string;
-  address: string;
-  postal_code: string | null;
-  copay_rate: number;
-  limit_category: string | null;
-  paper_card_issued_on: string | null;
-  paper_card_expires_on: string | null;
-  recorded_at: string;
-  recorded_by: string | null;
-}
-
-function personCandidatesQuery(db: Db) {
-  return db
-    .selectFrom('memberships as m')
-    .innerJoin('insurers as i', 'i.insurer_number', 'm.insurer_number')
-    .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
-    .select([
-      'm.id as member_id',
-      'm.person_id',
-      'm.insurer_number',
-      'i.name as insurer_name',
-      'm.symbol',
-      'm.number',
-      'm.branch',
-      'm.relationship',
-      'm.qualified_from',
-      'm.lost_on',
-      'm.loss_reason',
-      'p.id',
-      'p.membership_id',
-      'p.valid_from',
-      'p.valid_until',
-      'p.name',
-      'p.name_kana',
-      'p.birth_date',
-      'p.sex',
-      'p.address',
-      'p.postal_code',
-      'p.copay_rate',
-      'p.limit_category',
-      'p.paper_card_issued_on',
-      'p.paper_card_expires_on',
-      'p.recorded_at',
-      'p.recorded_by',
-    ])
-    .where('m.person_id', '=', '');
-}
-
-/** Every membership of a person, each with the period that matters on `asOf` (memberships_person index). */
-export async function candidatesOfPerson(db: Db, personId: string, asOf: string): Promise<Candidate[]> {
-  const rows = await runStatement<PersonCandidateRow>(db, 'cards.personCandidates', personCandidatesQuery, [personId]);
-  rows.sort((a, b) => (a.member_id !== b.member_id ? (a.member_id < b.member_id ? -1 : 1) : a.valid_from !== b.valid_from ? (a.valid_from < b.valid_from ? -1 : 1) : a.recorded_at < b.recorded_at ? -1 : 1));
-  const byMember = new Map<string, PersonCandidateRow[]>();
-  for (const r of rows) {
-    const list = byMember.get(r.member_id);
-    if (list) list.push(r);
-    else byMember.set(r.member_id, [r]);
-  }
-  const out: Candidate[] = [];
-  for (const list of byMember.values()) {
-    const m = list[0];
-    const periods = list.map((r) => toPeriod(r));
-    out.push({
-      memberId: m.member_id,
-      personId: m.person_id,
-      insurerNumber: m.insurer_number,
-      insurerName: m.insurer_name,
-      symbol: m.symbol,
-      number: m.number,
-      branch: m.branch,
-      relationship: m.relationship,
-      qualifiedFrom: m.qualified_from,
-      lostOn: m.lost_on,
-      lossReason: m.loss_reason,
-      period: periodForDate(periods, asOf)!,
-      latestBirthDate: periods[periods.length - 1].birthDate,
-    });
-  }
-  return out;
-}
+// The person's memberships for the card path: `candidatesOfPerson` in src/confirmation/repository.ts.
+export { candidatesOfPerson } from '../confirmation/repository.ts';

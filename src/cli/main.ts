@@ -11,6 +11,7 @@ import { registerSeedCommand } from './seed-command.ts';
 import { registerReaderCommand } from './reader-command.ts';
 import { registerGatewayCommand } from '../interface/gateway-command.ts';
 import { registerStatisticsCommands } from '../statistics/cli.ts';
+import { registerTransitionCommands } from '../programmes/transition/cli.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -110,6 +111,7 @@ export function buildCli(): Command {
   registerStatisticsCommands(program, imports);
 
   registerSeedCommand(program, positiveInt);
+  registerTransitionCommands(program, withContext);
   registerReaderCommand(program);
   registerGatewayCommand(program);
   return program;

@@ -13,12 +13,9 @@ export interface CardKey {
   branch: string;
 }
 
-/**
- * Memberships under the card numbers with the period that matters on `asOf`. One query over the
- * unique card-number index joined to the insurer and the membership's periods.
- */
-function candidatesQuery(db: Db, withBranch: boolean) {
-  const q = db
+/** Memberships joined to their insurer and periods: every column a Candidate is built from. */
+function candidateRows(db: Db) {
+  return db
     .selectFrom('memberships as m')
     .innerJoin('insurers as i', 'i.insurer_number', 'm.insurer_number')
     .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
@@ -50,13 +47,17 @@ function candidatesQuery(db: Db, withBranch: boolean) {
       'p.paper_card_expires_on',
       'p.recorded_at',
       'p.recorded_by',
-    ])
-    .where('m.insurer_number', '=', '')
-    .where('m.symbol', '=', '')
-    .where('m.number', '=', '');
-  // No ORDER BY: a card has a handful of rows, sorted below for less than SQLite's temp b-tree costs.
+    ]);
+  // No ORDER BY: a card or a person has a handful of rows, sorted below for less than SQLite's temp b-tree costs.
+}
+
+/** By the unique card-number index; without a branch number every branch of the card matches. */
+function cardNumberQuery(db: Db, withBranch: boolean) {
+  const q = candidateRows(db).where('m.insurer_number', '=', '').where('m.symbol', '=', '').where('m.number', '=', '');
   return withBranch ? q.where('m.branch', '=', '') : q;
 }
+
+type CandidateRow = Awaited<ReturnType<ReturnType<typeof candidateRows>['execute']>>[number];
 
 function byMemberThenPeriod(a: CandidateRow, b: CandidateRow): number {
   if (a.member_id !== b.member_id) return a.member_id < b.member_id ? -1 : 1;
@@ -64,16 +65,10 @@ function byMemberThenPeriod(a: CandidateRow, b: CandidateRow): number {
   return a.recorded_at < b.recorded_at ? -1 : a.recorded_at > b.recorded_at ? 1 : 0;
 }
 
-type CandidateRow = Awaited<ReturnType<ReturnType<typeof candidatesQuery>['execute']>>[number];
-
-export async function findCandidates(db: Db, key: CardKey, asOf: string): Promise<Candidate[]> {
-  // The hot path: compiled once per dialect and variant (with or without the branch number).
-  const rows =
-    key.branch !== ''
-      ? await runStatement<CandidateRow>(db, 'confirmation.candidates+branch', (d) => candidatesQuery(d, true), [key.insurerNumber, key.symbol, key.number, key.branch])
-      : await runStatement<CandidateRow>(db, 'confirmation.candidates', (d) => candidatesQuery(d, false), [key.insurerNumber, key.symbol, key.number]);
+/** One Candidate per membership, with the period that matters on `asOf`. */
+function toCandidates(rows: CandidateRow[], asOf: string): Candidate[] {
   if (rows.length > 1) rows.sort(byMemberThenPeriod);
-  const byMember = new Map<string, typeof rows>();
+  const byMember = new Map<string, CandidateRow[]>();
   for (const r of rows) {
     const list = byMember.get(r.member_id);
     if (list) list.push(r);
@@ -83,7 +78,6 @@ export async function findCandidates(db: Db, key: CardKey, asOf: string): Promis
   for (const list of byMember.values()) {
     const m = list[0];
     const periods = list.map(toPeriod);
-    const period = periodForDate(periods, asOf)!;
     candidates.push({
       memberId: m.member_id,
       personId: m.person_id,
@@ -96,11 +90,26 @@ export async function findCandidates(db: Db, key: CardKey, asOf: string): Promis
       qualifiedFrom: m.qualified_from,
       lostOn: m.lost_on,
       lossReason: m.loss_reason,
-      period,
+      period: periodForDate(periods, asOf)!,
       latestBirthDate: periods[periods.length - 1].birthDate,
     });
   }
   return candidates;
+}
+
+/** Memberships under the card numbers (the hot path: compiled once per dialect and variant). */
+export async function findCandidates(db: Db, key: CardKey, asOf: string): Promise<Candidate[]> {
+  const rows =
+    key.branch !== ''
+      ? await runStatement<CandidateRow>(db, 'confirmation.candidates+branch', (d) => cardNumberQuery(d, true), [key.insurerNumber, key.symbol, key.number, key.branch])
+      : await runStatement<CandidateRow>(db, 'confirmation.candidates', (d) => cardNumberQuery(d, false), [key.insurerNumber, key.symbol, key.number]);
+  return toCandidates(rows, asOf);
+}
+
+/** Every membership of a person (memberships_person index): the My Number card path. */
+export async function candidatesOfPerson(db: Db, personId: string, asOf: string): Promise<Candidate[]> {
+  const rows = await runStatement<CandidateRow>(db, 'confirmation.personCandidates', (d) => candidateRows(d).where('m.person_id', '=', ''), [personId]);
+  return toCandidates(rows, asOf);
 }
 
 export type NewUsageEvent = Omit<UsageEventsTable, 'id'>;

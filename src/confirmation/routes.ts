@@ -8,7 +8,7 @@ import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { errorResponses, FieldErrorSchema } from '../registry/schemas.ts';
 import { bodyObject } from '../registry/routes.ts';
 import type { ConfirmationService } from './service.ts';
-import { invalidReasons } from './rules.ts';
+import { documentInvalidReasons, invalidReasons } from './rules.ts';
 
 const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()]);
 
@@ -39,13 +39,14 @@ const ConfirmationAnswerSchema = Type.Object({
   confirmationId: Type.String({ description: 'Id of the recorded usage event' }),
   asOf: Type.Optional(Type.String()),
   member: Type.Optional(EligibilityRecordSchema),
-  reason: Type.Optional(Type.String({ description: invalidReasons.join(' | ') })),
+  reason: Type.Optional(Type.String({ description: [...invalidReasons, ...documentInvalidReasons].join(' | ') })),
   details: Type.Optional(Type.Record(Type.String(), Type.String())),
   newEligibilityExists: Type.Optional(Type.Boolean({ description: '無効（新しい資格あり）' })),
   code: Type.Optional(Type.String()),
   message: Type.Optional(Type.String()),
   messageJa: Type.Optional(Type.String()),
   errors: Type.Optional(Type.Array(FieldErrorSchema)),
+  certificate: Type.Optional(Type.Object({ number: Type.String(), issuedOn: Type.String(), validUntil: Type.String() }, { description: 'The 資格確認書 in force, when one was presented' })),
 });
 
 export const confirmationRoutes: FastifyPluginAsync<{ confirmation: ConfirmationService; auth: AuthGuard }> = async (plugin, { confirmation, auth }) => {
@@ -66,6 +67,12 @@ export const confirmationRoutes: FastifyPluginAsync<{ confirmation: Confirmation
         branch: Type.Optional(Type.String({ description: '枝番 (absent when the card has none)' })),
         birthDate: Type.String({ examples: ['1980-04-01'] }),
         asOf: Type.Optional(Type.String({ description: 'Date to confirm (default: today in JST)' })),
+        document: Type.Optional(
+          Type.String({
+            description:
+              'The document the numbers were read from: paper_card 被保険者証 (default) | certificate 資格確認書. A paper card is usable until its expiry or 2025-12-01, whichever is earlier, and not after the membership ends (`paper_card_no_longer_usable`); a certificate must be in force on asOf (`no_valid_certificate`).',
+          }),
+        ),
       }),
       response: { 200: ConfirmationAnswerSchema, 400: ConfirmationAnswerSchema, 401: errorResponses[401], 403: errorResponses[403] },
     },
@@ -73,7 +80,7 @@ export const confirmationRoutes: FastifyPluginAsync<{ confirmation: Confirmation
     attachValidation: true,
     handler: async (request, reply) => {
       const facility = requireKind(principalOf(request), 'facility');
-      const answer = await confirmation.confirmByCardNumbers(facility.facilityCode, bodyObject(request.body));
+      const answer = await confirmation.confirmPresentedDocument(facility.facilityCode, bodyObject(request.body));
       return reply.status(answer.result === 'error' ? 400 : 200).send(answer);
     },
   });

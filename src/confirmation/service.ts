@@ -7,8 +7,12 @@ import { errorCatalogue, type FieldError } from '../platform/errors.ts';
 import { jstDateOf, todayJst } from '../platform/time.ts';
 import type { RegistryService } from '../registry/service.ts';
 import { findCandidates } from './repository.ts';
-import { decideEligibility, parseInquiry, type Candidate, type InvalidReason } from './rules.ts';
+import { decideByDocument, decideEligibility, parseInquiry, type Candidate, type DocumentDecision, type DocumentInvalidReason, type InvalidReason } from './rules.ts';
 import type { UsageRecorder } from './usage-recorder.ts';
+import type { CertificateFacts } from '../programmes/transition/rules.ts';
+
+/** Reads the eligibility certificates (資格確認書) of memberships (the transition programme's store). */
+export type CertificateLoader = (db: Db, memberIds: readonly string[]) => Promise<Map<string, CertificateFacts[]>>;
 
 export type ConfirmationMethod = 'insurance_card' | 'my_number_card';
 
@@ -35,16 +39,22 @@ export interface EligibilityRecord {
   validFrom: string;
 }
 
-export const invalidReasonMessages: Record<InvalidReason, { ja: string; en: string }> = {
+export const invalidReasonMessages: Record<InvalidReason | DocumentInvalidReason, { ja: string; en: string }> = {
   no_such_member: { ja: '該当する資格がありません。', en: 'No eligibility is registered under these card numbers.' },
   birth_date_mismatch: { ja: '生年月日が一致しません。', en: 'The birth date does not match the registered one.' },
   not_yet_started: { ja: '資格取得日より前です。', en: 'Eligibility has not started on this date.' },
   eligibility_lost: { ja: '資格を喪失しています。', en: 'Eligibility was lost before this date.' },
   paper_card_expired: { ja: '被保険者証の有効期限が切れています。', en: 'The paper insurance card has expired.' },
   several_match: { ja: '複数の資格が該当します。枝番を指定してください。', en: 'Several members match; give the branch number.' },
+  paper_card_no_longer_usable: { ja: 'この被保険者証は使用できません。マイナ保険証または資格確認書で確認してください。', en: 'This paper insurance card can no longer be used; confirm with the My Number card or an eligibility certificate.' },
+  no_valid_certificate: { ja: '有効な資格確認書がありません。', en: 'No eligibility certificate is in force for these numbers on this date.' },
 };
 
-export type ConfirmationAnswer =
+export type ConfirmationAnswer = AnswerWith<InvalidReason>;
+/** The answer of a confirmation that knows the presented document (POST /v1/confirmations). */
+export type DocumentConfirmationAnswer = AnswerWith<InvalidReason | DocumentInvalidReason>;
+
+export type AnswerWith<Reason extends string> =
   | {
       result: 'valid';
       confirmationId: string;
@@ -52,12 +62,14 @@ export type ConfirmationAnswer =
       member: EligibilityRecord;
       /** 限度額適用認定証 区分, only when asked for (the XML interface, with the patient's consent flag). */
       limitCategory?: string | null;
+      /** The 資格確認書 in force, when one was presented. */
+      certificate?: { number: string; issuedOn: string; validUntil: string };
     }
   | {
       result: 'invalid';
       confirmationId: string;
       asOf: string;
-      reason: InvalidReason;
+      reason: Reason;
       message: string;
       messageJa: string;
       details?: Record<string, string>;
@@ -101,12 +113,25 @@ export class ConfirmationService {
     private readonly recorder: UsageRecorder,
     private readonly registry: RegistryService,
     private readonly clock: () => Date = () => new Date(),
+    private readonly certificatesOf?: CertificateLoader,
   ) {}
 
   /** Confirms by card numbers for a facility; resolves after the usage event is committed. */
   async confirmByCardNumbers(facilityCode: string, raw: Record<string, unknown>, options: EvaluateOptions = {}): Promise<ConfirmationAnswer> {
+    return this.confirmAndRecord(facilityCode, raw, options, false) as Promise<ConfirmationAnswer>;
+  }
+
+  /**
+   * Confirms by the numbers of a presented document (`document`: paper_card, the default, or
+   * certificate 資格確認書), applying the paper-card transition; recorded like confirmByCardNumbers.
+   */
+  async confirmPresentedDocument(facilityCode: string, raw: Record<string, unknown>, options: EvaluateOptions = {}): Promise<DocumentConfirmationAnswer> {
+    return this.confirmAndRecord(facilityCode, raw, options, true);
+  }
+
+  private async confirmAndRecord(facilityCode: string, raw: Record<string, unknown>, options: EvaluateOptions, documentAware: boolean): Promise<DocumentConfirmationAnswer> {
     const now = this.clock();
-    const { answer, insurerNumber, personId } = await this.evaluateCardNumbers(raw, now, options);
+    const { answer, insurerNumber, personId } = await this.evaluate(raw, now, options, documentAware);
     await this.recorder.record({
       confirmation_id: answer.confirmationId,
       occurred_at: now.toISOString(),
@@ -130,9 +155,20 @@ export class ConfirmationService {
     now: Date = this.clock(),
     options: EvaluateOptions = {},
   ): Promise<{ answer: ConfirmationAnswer; insurerNumber: string | null; personId: string | null }> {
+    return this.evaluate(raw, now, options, false) as Promise<{ answer: ConfirmationAnswer; insurerNumber: string | null; personId: string | null }>;
+  }
+
+  private async evaluate(
+    raw: Record<string, unknown>,
+    now: Date,
+    options: EvaluateOptions,
+    documentAware: boolean,
+  ): Promise<{ answer: DocumentConfirmationAnswer; insurerNumber: string | null; personId: string | null }> {
     const confirmationId = newId();
-    const parsed = parseInquiry(raw, todayJst(now));
-    let answer: ConfirmationAnswer;
+    // Only the document-aware path reads `document`; elsewhere (XML interface, batch inquiries) the
+    // paper-card transition is not applied, as their answers have no code for it yet.
+    const parsed = parseInquiry(documentAware ? raw : { ...raw, document: undefined }, todayJst(now));
+    let answer: DocumentConfirmationAnswer;
     let insurerNumber: string | null = null;
     let personId: string | null = null;
     if ('errors' in parsed) {
@@ -140,14 +176,21 @@ export class ConfirmationService {
       answer = { result: 'error', confirmationId, code: 'ONSHI_CONFIRMATION_INVALID_INPUT', message: entry.en, messageJa: entry.ja, errors: parsed.errors };
       if (!parsed.errors.some((e) => e.field === 'insurerNumber')) insurerNumber = raw.insurerNumber as string;
     } else {
-      const { inquiry } = parsed;
+      // Numbers typed in are taken from the paper card unless the facility says a 資格確認書 was presented.
+      const inquiry = documentAware ? { ...parsed.inquiry, document: parsed.inquiry.document ?? 'paper_card' } : parsed.inquiry;
       insurerNumber = inquiry.insurerNumber;
-      const candidates = await findCandidates(this.db, inquiry, inquiry.asOf);
-      const decision = decideEligibility(inquiry, candidates);
+      let candidates = await findCandidates(this.db, inquiry, inquiry.asOf);
+      if (inquiry.document === 'certificate' && candidates.length > 0 && this.certificatesOf) {
+        const byMember = await this.certificatesOf(this.db, candidates.map((c) => c.memberId));
+        candidates = candidates.map((c) => ({ ...c, certificates: byMember.get(c.memberId) ?? [] }));
+      }
+      const decision: DocumentDecision = documentAware ? decideByDocument(inquiry, candidates) : decideEligibility(inquiry, candidates);
       personId = decision.candidate?.personId ?? null;
       if (decision.result === 'valid') {
         answer = { result: 'valid', confirmationId, asOf: inquiry.asOf, member: toEligibilityRecord(decision.candidate) };
         if (options.withLimitCategory) answer.limitCategory = decision.candidate.period.limitCategory;
+        const certificate = 'certificate' in decision ? (decision.certificate as CertificateFacts) : undefined;
+        if (certificate) answer.certificate = { number: certificate.number, issuedOn: certificate.issuedOn, validUntil: certificate.validUntil };
       } else {
         const m = invalidReasonMessages[decision.reason];
         answer = { result: 'invalid', confirmationId, asOf: inquiry.asOf, reason: decision.reason, message: m.en, messageJa: m.ja };

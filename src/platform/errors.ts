@@ -75,6 +75,13 @@ export const errorCatalogue = {
   ONSHI_BATCH_EMPTY: { status: 400, ja: '照会対象が0件です。', en: 'The batch inquiry has no rows.' },
   ONSHI_BATCH_TOO_MANY_ROWS: { status: 413, ja: '照会件数が上限を超えています。', en: 'The batch inquiry has more rows than allowed.' },
   ONSHI_BATCH_PROCESSING: { status: 409, ja: '処理中です。しばらくしてから再度お試しください。', en: 'The batch inquiry is still being processed; ask again later.' },
+
+  // IT support fund (医療情報化支援基金)
+  ONSHI_ITFUND_CASE_NOT_FOUND: { status: 404, ja: '該当する補助事業の申請がありません。', en: 'No such IT support fund case.' },
+  ONSHI_ITFUND_CASE_EXISTS: { status: 409, ja: 'この医療機関等の補助事業の申請は既に登録されています。', en: 'This facility already has an IT support fund case.' },
+  ONSHI_ITFUND_TRANSITION_REFUSED: { status: 409, ja: '現在の状態ではこの操作はできません。', en: 'This action is not allowed in the current state of the case.' },
+  ONSHI_ITFUND_PERIOD: { status: 409, ja: '申請期間外または期限を過ぎています。', en: 'The action is outside its application period or past its deadline.' },
+  ONSHI_ITFUND_AMOUNT_TOO_HIGH: { status: 409, ja: '交付額が算定額を超えています。', en: 'The approved amount exceeds the computed subsidy.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

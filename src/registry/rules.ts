@@ -3,6 +3,7 @@
 
 import { fieldError, type FieldError } from '../platform/errors.ts';
 import { addDays, isIsoDate, isLeapYear } from '../platform/time.ts';
+import { PAPER_CARD_ABOLISHED_ON, paperCardIssueAllowed } from '../programmes/transition/rules.ts';
 
 export const insurerKinds = ['kyokai_kenpo', 'kenpo_kumiai', 'kyosai', 'kokuho', 'koki_korei'] as const;
 export type InsurerKind = (typeof insurerKinds)[number];
@@ -193,6 +194,10 @@ export function validateAttributes(input: Record<string, unknown>, required: rea
   }
   for (const f of ['paperCardIssuedOn', 'paperCardExpiresOn']) {
     if (present(f) && !isIsoDate(input[f])) errors.push(fieldError(f, 'invalid_date'));
+  }
+  // Paper insurance cards are no longer issued from 2024-12-02 (DOMAIN.md §7).
+  if (isIsoDate(input.paperCardIssuedOn) && !paperCardIssueAllowed(input.paperCardIssuedOn)) {
+    errors.push(fieldError('paperCardIssuedOn', 'not_allowed', `no paper card is issued on or after ${PAPER_CARD_ABOLISHED_ON}`));
   }
   if (isIsoDate(input.paperCardIssuedOn) && isIsoDate(input.paperCardExpiresOn) && input.paperCardExpiresOn < input.paperCardIssuedOn) {
     errors.push(fieldError('paperCardExpiresOn', 'mismatch', 'before paperCardIssuedOn'));

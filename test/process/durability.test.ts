@@ -4,45 +4,14 @@
 // moment the last answer arrives (no shutdown hook runs), and then finds every answered
 // confirmation in the store — on SQLite and on PostgreSQL.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/platform/db.ts';
 import { makeFacilityCode, withInsurerCheckDigit } from '../../src/registry/rules.ts';
 import { createStore, storeKinds, TEST_ADMIN_TOKEN, type TestStore } from '../support/stores.ts';
+import { api, startServer } from '../support/server-process.ts';
 
-const root = resolve(import.meta.dirname, '../..');
-
-async function startServer(databaseUrl: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/onshi.js'), 'serve'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', ONSHI_DATABASE_URL: databaseUrl, ONSHI_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ONSHI_DEMO_DATA: 'false', ONSHI_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const base = await new Promise<string>((ok, fail) => {
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /onshi is running at (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]!);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('exit', (code) => fail(new Error(`server exited with ${code}: ${err}`)));
-  });
-  return { child, base };
-}
-
-async function call(base: string, token: string, path: string, body: unknown): Promise<any> {
-  const r = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = await r.json();
-  if (r.status >= 300) throw new Error(`${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const call = (base: string, token: string, path: string, body: unknown) => api(base, token, 'POST', path, body);
 
 describe.each(storeKinds)('durability of usage events (%s)', (kind) => {
   let store: TestStore | undefined;
@@ -54,7 +23,7 @@ describe.each(storeKinds)('durability of usage events (%s)', (kind) => {
 
   it('finds every answered confirmation recorded after the server is killed with SIGKILL', async () => {
     store = await createStore(kind);
-    const server = await startServer(store.url);
+    const server = await startServer({ ONSHI_DATABASE_URL: store.url, ONSHI_ADMIN_TOKEN: TEST_ADMIN_TOKEN });
     child = server.child;
     const { base } = server;
     const insurerNumber = withInsurerCheckDigit('0613901');
