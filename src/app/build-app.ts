@@ -24,6 +24,7 @@ import { interfaceRoutes } from '../interface/routes.ts';
 import { InterfaceService } from '../interface/service.ts';
 import { batchRoutes } from '../batch/routes.ts';
 import { transitionRoutes } from '../programmes/transition/routes.ts';
+import { noticeRoutes } from '../programmes/notices/routes.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -103,5 +104,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(batchRoutes, { batch: ctx.batch, auth });
   await app.register(itFundRoutes, { itfund: ctx.itfund, auth });
   await app.register(transitionRoutes, { transition: ctx.transition, auth });
+  await app.register(noticeRoutes, { notices: ctx.notices, auth });
   return app;
 }

@@ -21,6 +21,7 @@ import { BatchService, type BatchOptions } from '../batch/service.ts';
 import { ItFundService } from '../itfund/service.ts';
 import { TransitionService } from '../programmes/transition/service.ts';
 import { certificatesOfMemberships } from '../programmes/transition/repository.ts';
+import { NoticeService } from '../programmes/notices/service.ts';
 
 export interface AppContext {
   config: Config;
@@ -45,6 +46,8 @@ export interface AppContext {
   itfund: ItFundService;
   /** Paper-card transition: eligibility certificates (資格確認書). */
   transition: TransitionService;
+  /** Notices to all members (資格情報のお知らせ): employer data, rounds, boxes, returns. */
+  notices: NoticeService;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ export async function createContext(config: Config, options: { clock?: () => Dat
     const batch = new BatchService(database.db, confirmation, options.clock, options.batch);
     const itfund = new ItFundService(database.db, options.clock);
     const transition = new TransitionService(database.db, registry, options.clock);
+    const notices = new NoticeService(database.db, registry, options.clock);
     // The job runner resumes unfinished batch inquiries at start (run: false leaves them queued).
     if (options.batch?.run !== false) batch.start();
     return {
@@ -91,6 +95,7 @@ export async function createContext(config: Config, options: { clock?: () => Dat
       batch,
       itfund,
       transition,
+      notices,
       async close() {
         await batch.stop();
         await challenges.flush();

@@ -12,6 +12,8 @@ import { registerReaderCommand } from './reader-command.ts';
 import { registerGatewayCommand } from '../interface/gateway-command.ts';
 import { registerStatisticsCommands } from '../statistics/cli.ts';
 import { registerTransitionCommands } from '../programmes/transition/cli.ts';
+import { registerNoticeCommands } from '../programmes/notices/cli.ts';
+import { registerItFundCommands } from '../itfund/cli.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -112,6 +114,8 @@ export function buildCli(): Command {
 
   registerSeedCommand(program, positiveInt);
   registerTransitionCommands(program, withContext);
+  registerNoticeCommands(program, withContext);
+  registerItFundCommands(program, withContext);
   registerReaderCommand(program);
   registerGatewayCommand(program);
   return program;

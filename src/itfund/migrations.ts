@@ -75,5 +75,68 @@ export function itFundMigrations(t: Types): Record<string, Migration> {
           .execute();
       },
     },
+    // The ledger's recorded facts, the tax-deduction reports and the bulk applications (取りまとめ者).
+    '0007b_itfund_bulk': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('itfund_ledger_property')
+          .addColumn('case_id', 'text', (c) => c.primaryKey().references('itfund_cases.id'))
+          .addColumn('useful_life_years', 'integer', (c) => c.notNull())
+          .addColumn('disposed_on', t.date)
+          .addColumn('recorded_by', 'text', (c) => c.notNull())
+          .addColumn('recorded_at', t.instant, (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('itfund_tax_reports')
+          .addColumn('case_id', 'text', (c) => c.notNull().references('itfund_cases.id'))
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('deduction_yen', 'integer', (c) => c.notNull())
+          .addColumn('reported_on', t.date, (c) => c.notNull())
+          .addColumn('due_on', t.date, (c) => c.notNull())
+          .addColumn('recorded_by', 'text', (c) => c.notNull())
+          .addColumn('recorded_at', t.instant, (c) => c.notNull())
+          .addPrimaryKeyConstraint('itfund_tax_reports_pk', ['case_id', 'seq'])
+          .execute();
+
+        await db.schema
+          .createTable('itfund_organisations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('representative_facility_code', 'text', (c) => c.notNull().references('facilities.code'))
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('registered_by', 'text', (c) => c.notNull())
+          .addColumn('registered_at', t.instant, (c) => c.notNull())
+          .addColumn('confirmed_by', 'text')
+          .addColumn('confirmed_at', t.instant)
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .execute();
+
+        // A facility belongs to at most one organisation for the fund.
+        await db.schema
+          .createTable('itfund_organisation_members')
+          .addColumn('organisation_id', 'text', (c) => c.notNull().references('itfund_organisations.id'))
+          .addColumn('facility_code', 'text', (c) => c.notNull().unique().references('facilities.code'))
+          .addPrimaryKeyConstraint('itfund_organisation_members_pk', ['organisation_id', 'facility_code'])
+          .execute();
+
+        await db.schema
+          .createTable('itfund_bulk_applications')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('organisation_id', 'text', (c) => c.notNull().references('itfund_organisations.id'))
+          .addColumn('submitted_on', t.date, (c) => c.notNull())
+          .addColumn('submitted_by', 'text', (c) => c.notNull())
+          .addColumn('submitted_at', t.instant, (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('itfund_bulk_items')
+          .addColumn('bulk_id', 'text', (c) => c.notNull().references('itfund_bulk_applications.id'))
+          .addColumn('case_id', 'text', (c) => c.notNull().references('itfund_cases.id'))
+          .addPrimaryKeyConstraint('itfund_bulk_items_pk', ['bulk_id', 'case_id'])
+          .execute();
+      },
+    },
   };
 }

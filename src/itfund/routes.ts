@@ -8,6 +8,7 @@ import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { bodyObject } from '../registry/routes.ts';
 import { errorResponses } from '../registry/schemas.ts';
 import { actions, states } from './lifecycle.ts';
+import { parseFiscalYear } from './ledger.ts';
 import type { ItFundService } from './service.ts';
 
 export interface ItFundRoutesOptions {
@@ -56,5 +57,98 @@ export const itFundRoutes: FastifyPluginAsync<ItFundRoutesOptions> = async (plug
     },
     attachValidation: true,
     handler: async (request) => itfund.act(principalOf(request), request.params.id, request.params.action, bodyObject(request.body)),
+  });
+
+  // The subsidy ledger (補助金台帳): administrators; a facility sees its own entry.
+  const fiscalYearQuery = Type.Object({ fiscalYear: Type.Optional(Type.String({ description: 'fiscal year (April–March), e.g. 2021 for 2021-04-01..2022-03-31' })) });
+  const Entry = Type.Object({ caseId: Type.String(), facilityCode: Type.String(), readersProvided: Type.Integer(), subsidyGrantedYen: Type.Integer() }, { additionalProperties: true });
+
+  app.get('/v1/itfund/ledger', {
+    preHandler: auth('admin'),
+    schema: { tags, summary: 'The ledger: per facility readers provided, subsidy granted and its date, retention and tax report; entries touching a fiscal year, or all', querystring: fiscalYearQuery, response: { 200: Type.Object({ fiscalYear: Type.Union([Type.Integer(), Type.Null()]), entries: Type.Array(Entry) }), ...errorResponses } },
+    handler: async (request) => {
+      const fiscalYear = parseFiscalYear(request.query.fiscalYear, false);
+      return { fiscalYear: fiscalYear ?? null, entries: await itfund.ledger.entries(principalOf(request), fiscalYear) };
+    },
+  });
+
+  app.get('/v1/itfund/ledger.csv', {
+    preHandler: auth('admin'),
+    schema: { tags, summary: 'The ledger as CSV (UTF-8, header line, CRLF), optionally for one fiscal year', querystring: fiscalYearQuery, response: { 200: Type.String({ description: 'text/csv' }), ...errorResponses } },
+    handler: async (request, reply) => {
+      const fiscalYear = parseFiscalYear(request.query.fiscalYear, false);
+      const csv = await itfund.ledger.csv(principalOf(request), fiscalYear);
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="itfund-ledger${fiscalYear ? `-FY${fiscalYear}` : ''}.csv"`)
+        .send(csv);
+    },
+  });
+
+  app.get('/v1/itfund/ledger/summary', {
+    preHandler: auth('admin'),
+    schema: { tags, summary: 'A fiscal year in figures: readers delivered, subsidies granted (by category), cancellations, returns collected, tax reports due', querystring: fiscalYearQuery, response: { 200: Type.Object({ fiscalYear: Type.Integer() }, { additionalProperties: true }), ...errorResponses } },
+    handler: async (request) => itfund.ledger.summary(principalOf(request), parseFiscalYear(request.query.fiscalYear, true)!),
+  });
+
+  app.get('/v1/itfund/cases/:id/ledger', {
+    preHandler: auth('facility', 'admin'),
+    schema: { tags, summary: 'The ledger entry of a case (the facility its own, reviewers any)', params: Type.Object({ id: Type.String() }), response: { 200: Entry, ...errorResponses } },
+    handler: async (request) => itfund.ledger.entry(principalOf(request), request.params.id),
+  });
+
+  app.put('/v1/itfund/cases/:id/ledger/property', {
+    preHandler: auth('admin'),
+    schema: { tags, summary: 'Record the statutory useful life of the subsidised property (default 5 years) and its disposal; the retention date follows', params: Type.Object({ id: Type.String() }), body: Type.Object({ usefulLifeYears: Type.Optional(Type.Integer()), disposedOn: Type.Optional(Type.Union([Type.String(), Type.Null()])) }), response: { 200: Entry, ...errorResponses } },
+    attachValidation: true,
+    handler: async (request) => itfund.ledger.recordProperty(principalOf(request), request.params.id, bodyObject(request.body)),
+  });
+
+  app.post('/v1/itfund/cases/:id/ledger/tax-reports', {
+    preHandler: auth('admin'),
+    schema: { tags, summary: 'Record a consumption-tax purchase deduction report (0 yen included); due 30 June of the fiscal year after next from the completion', params: Type.Object({ id: Type.String() }), body: Type.Object({ deductionYen: Type.Optional(Type.Integer()), reportedOn: Type.Optional(Type.String()) }), response: { 201: Entry, ...errorResponses } },
+    attachValidation: true,
+    handler: async (request, reply) => reply.status(201).send(await itfund.ledger.recordTaxReport(principalOf(request), request.params.id, bodyObject(request.body))),
+  });
+
+  // Organisations (取りまとめ者): the facility_admin of the representative facility acts for the organisation.
+  const Organisation = Type.Object({ id: Type.String(), state: Type.String(), representativeFacilityCode: Type.String(), members: Type.Array(Type.Object({ facilityCode: Type.String() }, { additionalProperties: true })) }, { additionalProperties: true });
+
+  app.post('/v1/itfund/organisations', {
+    preHandler: auth('facility'),
+    schema: { tags, summary: 'Form 1 (一括申請様式1): register an organisation and its member facilities; the caller’s facility is the representative', body: Type.Object({ name: Type.Optional(Type.String()), kind: Type.Optional(Type.String()), memberFacilityCodes: Type.Optional(Type.Array(Type.String())) }), response: { 201: Organisation, ...errorResponses } },
+    attachValidation: true,
+    handler: async (request, reply) => reply.status(201).send(await itfund.organisations.register(principalOf(request), bodyObject(request.body))),
+  });
+
+  app.get('/v1/itfund/organisations', {
+    preHandler: auth('facility', 'admin'),
+    schema: { tags, summary: 'Organisations: the representative its own, reviewers all', response: { 200: Type.Object({ organisations: Type.Array(Organisation) }) } },
+    handler: async (request) => ({ organisations: await itfund.organisations.list(principalOf(request)) }),
+  });
+
+  app.get('/v1/itfund/organisations/:id', {
+    preHandler: auth('facility', 'admin'),
+    schema: { tags, summary: 'An organisation with every member’s case and its bulk applications', params: Type.Object({ id: Type.String() }), response: { 200: Organisation, ...errorResponses } },
+    handler: async (request) => itfund.organisations.get(principalOf(request), request.params.id),
+  });
+
+  app.post('/v1/itfund/organisations/:id/confirm', {
+    preHandler: auth('admin'),
+    schema: { tags, summary: 'Confirm the registered members (reviewers)', params: Type.Object({ id: Type.String() }), response: { 200: Organisation, ...errorResponses } },
+    handler: async (request) => itfund.organisations.confirm(principalOf(request), request.params.id),
+  });
+
+  app.post('/v1/itfund/organisations/:id/bulk-applications', {
+    preHandler: auth('facility'),
+    schema: {
+      tags,
+      summary: 'Form 2 (一括申請様式2): one subsidy application per member, all or nothing; each then reviewed and decided on its own case',
+      params: Type.Object({ id: Type.String() }),
+      body: Type.Object({ applications: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))) }),
+      response: { 201: Organisation, ...errorResponses },
+    },
+    attachValidation: true,
+    handler: async (request, reply) => reply.status(201).send(await itfund.organisations.submit(principalOf(request), request.params.id, bodyObject(request.body))),
   });
 };

@@ -4,7 +4,7 @@
 // fee. Pure: no I/O. Money is integer yen; dates are YYYY-MM-DD.
 
 import { fieldError, type FieldError } from '../platform/errors.ts';
-import { addDays, daysBetween, daysInMonth, isIsoDate } from '../platform/time.ts';
+import { addDays, addYears, daysBetween, daysInMonth, isIsoDate } from '../platform/time.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Categories, 別表 and the subsidy amount (第2, 第3)
@@ -502,4 +502,75 @@ export function validateReturnInput(body: Record<string, unknown>): Checked<Retu
     });
   if (errors.length) return { errors };
   return { input: { readerCostYen: readerCostYen!, deliveredOn: deliveredOn!, cancelledOn: cancelledOn!, subsidyYen: subsidyYen!, receivedOn: receivedOn!, dueOn: dueOn!, payments, ...(asOf ? { asOf } : {}) } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ledger (第13), record retention (別記 1(5)) and the consumption-tax deduction report (別記 4)
+
+/** The Japanese fiscal year (April–March) a date falls in: 2021-03-31 → 2020, 2021-04-01 → 2021. */
+export function fiscalYearOf(date: string): number {
+  const y = Number(date.slice(0, 4));
+  return Number(date.slice(5, 7)) >= 4 ? y : y - 1;
+}
+
+/** First and last day of a fiscal year: 2020 → 2020-04-01 .. 2021-03-31. */
+export function fiscalYearRange(fiscalYear: number): { from: string; to: string } {
+  return { from: `${String(fiscalYear).padStart(4, '0')}-04-01`, to: `${String(fiscalYear + 1).padStart(4, '0')}-03-31` };
+}
+
+/** Records are kept until the end of the fifth fiscal year after the one in which the project completed. */
+export const RETENTION_YEARS = 5;
+
+/**
+ * Useful life of the subsidised property, in years. Decision: the notice itself depreciates the
+ * face-recognition reader over 5 years (別記 1(6), 第11), which is also the period of 耐用年数省令
+ * for "その他の事務機器" and for software (別表第三 ソフトウエア その他); so 5 years is the default,
+ * counted from the day the property was acquired (the later of the readers' delivery and the
+ * completion of the work). An administrator records a longer statutory life for a facility's
+ * property when it applies (e.g. 通信機器 10年); the retention date follows.
+ */
+export const DEFAULT_USEFUL_LIFE_YEARS = 5;
+
+export interface RetentionInput {
+  /** 事業完了の日 (or the day the discontinuation was approved). */
+  completedOn: string;
+  /** Whether the project acquired or improved property (readers, terminals, software). */
+  hasProperty: boolean;
+  /** The day the property was acquired; defaults to completedOn. */
+  acquiredOn?: string;
+  usefulLifeYears?: number;
+  /** 財産処分が完了する日, when recorded. */
+  disposedOn?: string | null;
+}
+
+export interface Retention {
+  fiscalYearOfCompletion: number;
+  /** The 31 March ending the fifth fiscal year after the fiscal year of completion. */
+  basicUntil: string;
+  usefulLifeYears: number | null;
+  /** The day the useful life elapses: the same date `usefulLifeYears` later (the first day not counted). */
+  usefulLifeEndsOn: string | null;
+  disposedOn: string | null;
+  /** The later of basicUntil and, with property, the later of the useful life's end and the disposal. */
+  keepUntil: string;
+  basis: 'fiscal_year' | 'useful_life' | 'disposal';
+}
+
+export function retentionOf(input: RetentionInput): Retention {
+  const fy = fiscalYearOf(input.completedOn);
+  const basicUntil = fiscalYearRange(fy + RETENTION_YEARS).to;
+  if (!input.hasProperty) return { fiscalYearOfCompletion: fy, basicUntil, usefulLifeYears: null, usefulLifeEndsOn: null, disposedOn: null, keepUntil: basicUntil, basis: 'fiscal_year' };
+  const years = input.usefulLifeYears ?? DEFAULT_USEFUL_LIFE_YEARS;
+  const lifeEnds = addYears(input.acquiredOn ?? input.completedOn, years);
+  const disposedOn = input.disposedOn ?? null;
+  let keepUntil = basicUntil;
+  let basis: Retention['basis'] = 'fiscal_year';
+  if (lifeEnds > keepUntil) [keepUntil, basis] = [lifeEnds, 'useful_life'];
+  if (disposedOn && disposedOn > keepUntil) [keepUntil, basis] = [disposedOn, 'disposal'];
+  return { fiscalYearOfCompletion: fy, basicUntil, usefulLifeYears: years, usefulLifeEndsOn: lifeEnds, disposedOn, keepUntil, basis };
+}
+
+/** 別記 4: the purchase-deduction report is due by 30 June of the fiscal year after next (翌々年度) from the completion. */
+export function taxReportDueOn(completedOn: string): string {
+  return `${String(fiscalYearOf(completedOn) + 2).padStart(4, '0')}-06-30`;
 }

@@ -9,6 +9,9 @@ import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { allowedActions, checkPeriod, checkTransition, defaultPeriods, states, transitions, type Action, type Periods, type State } from './lifecycle.ts';
+import { ItFundImport } from './import.ts';
+import { ItFundLedger } from './ledger.ts';
+import { ItFundOrganisations } from './organisations.ts';
 import { categories, computeReturn, computeSubsidy, freeReadersAllowed, READER_UNIT_LIMIT_YEN, validateCostItems, type Category, type CostItem, type ReturnResult, type SubsidyResult } from './rules.ts';
 
 export interface ItFundCasesTable {
@@ -141,6 +144,12 @@ export function categoryOf(facilityType: string, largeChain: boolean): Category 
 
 export class ItFundService {
   readonly periods: Periods;
+  /** The subsidy ledger (補助金台帳). */
+  readonly ledger: ItFundLedger;
+  /** Organisations (取りまとめ者) and their bulk applications. */
+  readonly organisations: ItFundOrganisations;
+  /** Batch entry of paper applications (CLI). */
+  readonly imports: ItFundImport;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -148,6 +157,9 @@ export class ItFundService {
     periods: Partial<Periods> = {},
   ) {
     this.periods = { ...defaultPeriods, ...periods };
+    this.ledger = new ItFundLedger(db, clock);
+    this.organisations = new ItFundOrganisations(db, this, clock);
+    this.imports = new ItFundImport(db, this);
   }
 
   private today(): string {
@@ -200,6 +212,13 @@ export class ItFundService {
     return Promise.all(rows.map((r) => this.getCase(principal, r.id)));
   }
 
+  /** A case without access checks, for the ledger and the organisations (which check their own). */
+  async caseView(db: Db, id: string): Promise<CaseView> {
+    const row = await db.selectFrom('itfund_cases').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
+    return this.view(db, row);
+  }
+
   async getCase(principal: Principal, id: string): Promise<CaseView> {
     const row = await this.db.selectFrom('itfund_cases').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
@@ -209,31 +228,38 @@ export class ItFundService {
 
   /** Takes one action on a case (the transition table decides whether it may, and the next state). */
   async act(principal: Principal, id: string, action: string, body: Record<string, unknown>): Promise<CaseView> {
-    await this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('itfund_cases').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
-      if (principal.kind === 'facility' && principal.facilityCode !== row.facility_code) throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
-      const state = row.state as State;
-      const check = checkTransition(state, action);
-      if (!check.ok) throw new OnshiError('ONSHI_ITFUND_TRANSITION_REFUSED', { state, action, allowedActions: check.allowed });
-      const act = action as Action;
-      const paper = this.requireSide(principal, transitions[act].by, body, row.facility_code);
-      const on = this.actionDate(body, paper);
-      // Work completion is checked on the day the work was completed (in apply), not the day it is reported.
-      const period = act === 'complete_work' ? ({ ok: true } as const) : checkPeriod(act, on, this.periods, row.work_completed_on ?? undefined);
-      if (!period.ok) throw new OnshiError('ONSHI_ITFUND_PERIOD', { rule: period.rule, what: period.what, date: period.date, limit: period.limit });
-      const { update, to, details } = await this.apply(trx, row, act, check.to, body, on, principal);
-      const at = this.clock().toISOString();
-      const r = await trx
-        .updateTable('itfund_cases')
-        .set({ ...update, state: to, paper: paper || row.paper === 1 ? 1 : 0, version: row.version + 1, updated_at: at })
-        .where('id', '=', id)
-        .where('version', '=', row.version)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) !== 1) throw new OnshiError('ONSHI_ITFUND_TRANSITION_REFUSED', { state, action, allowedActions: allowedActions(state), detail: 'the case changed meanwhile; reload it' });
-      await this.appendEvent(trx, id, row.version + 1, { action, from: state, to, actor: actorOf(principal), at, on, reason: str(body.reason), paper, details });
-    });
+    await this.db.transaction().execute((trx) => this.actIn(trx, principal, id, action, body));
     return this.getCase(principal, id);
+  }
+
+  /**
+   * One action inside the caller's transaction. `onBehalf` is set when an organisation (取りまとめ者)
+   * takes a member facility's action in a bulk application: the caller has checked the membership,
+   * and the event records the organisation and the bulk application.
+   */
+  async actIn(trx: Db, principal: Principal, id: string, action: string, body: Record<string, unknown>, onBehalf?: { organisationId: string; bulkId: string }): Promise<void> {
+    const row = await trx.selectFrom('itfund_cases').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
+    if (!onBehalf && principal.kind === 'facility' && principal.facilityCode !== row.facility_code) throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
+    const state = row.state as State;
+    const check = checkTransition(state, action);
+    if (!check.ok) throw new OnshiError('ONSHI_ITFUND_TRANSITION_REFUSED', { state, action, allowedActions: check.allowed });
+    const act = action as Action;
+    const paper = onBehalf ? false : this.requireSide(principal, transitions[act].by, body, row.facility_code);
+    const on = this.actionDate(body, paper);
+    // Work completion is checked on the day the work was completed (in apply), not the day it is reported.
+    const period = act === 'complete_work' ? ({ ok: true } as const) : checkPeriod(act, on, this.periods, row.work_completed_on ?? undefined);
+    if (!period.ok) throw new OnshiError('ONSHI_ITFUND_PERIOD', { rule: period.rule, what: period.what, date: period.date, limit: period.limit });
+    const { update, to, details } = await this.apply(trx, row, act, check.to, body, on, principal);
+    const at = this.clock().toISOString();
+    const r = await trx
+      .updateTable('itfund_cases')
+      .set({ ...update, state: to, paper: paper || row.paper === 1 ? 1 : 0, version: row.version + 1, updated_at: at })
+      .where('id', '=', id)
+      .where('version', '=', row.version)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new OnshiError('ONSHI_ITFUND_TRANSITION_REFUSED', { state, action, allowedActions: allowedActions(state), detail: 'the case changed meanwhile; reload it' });
+    await this.appendEvent(trx, id, row.version + 1, { action, from: state, to, actor: actorOf(principal), at, on, reason: str(body.reason), paper, details: onBehalf ? { ...details, ...onBehalf } : details });
   }
 
   /** Facility actions: the facility itself (facility_admin), or staff entering its paper form (flagged). Reviewer actions: administrators. */

@@ -82,6 +82,11 @@ export const errorCatalogue = {
   ONSHI_ITFUND_TRANSITION_REFUSED: { status: 409, ja: '現在の状態ではこの操作はできません。', en: 'This action is not allowed in the current state of the case.' },
   ONSHI_ITFUND_PERIOD: { status: 409, ja: '申請期間外または期限を過ぎています。', en: 'The action is outside its application period or past its deadline.' },
   ONSHI_ITFUND_AMOUNT_TOO_HIGH: { status: 409, ja: '交付額が算定額を超えています。', en: 'The approved amount exceeds the computed subsidy.' },
+  ONSHI_ITFUND_LEDGER_NO_ENTRY: { status: 404, ja: '補助金台帳に記載がありません（カードリーダー未配付）。', en: 'No ledger entry: no readers were provided to this facility yet.' },
+  ONSHI_ITFUND_ORGANISATION_NOT_FOUND: { status: 404, ja: '該当する取りまとめ者がありません。', en: 'No such organisation (bulk applicant).' },
+  ONSHI_ITFUND_ORGANISATION_STATE: { status: 409, ja: '取りまとめ者の確認状況によりこの操作はできません。', en: 'The organisation is not in a state that allows this (it must be confirmed first, and is confirmed only once).' },
+  ONSHI_ITFUND_MEMBER_TAKEN: { status: 409, ja: 'この医療機関等は既に他の取りまとめ者に届け出られています。', en: 'A facility is already registered with another organisation.' },
+  ONSHI_ITFUND_BULK_REFUSED: { status: 409, ja: '一括申請のうち受け付けられない申請があります。いずれも受け付けていません。', en: 'Some applications of the bulk application were refused; none was taken.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -50,5 +50,97 @@ export function transitionMigrations(t: Types): Record<string, Migration> {
           .execute();
       },
     },
+    // Notices to all members (資格情報のお知らせ): employer data, rounds, pieces, boxes, resends.
+    '0006b_notices': {
+      async up(db: Kysely<any>) {
+        // Employer data (事業所) and the voluntary-continuation flag (任意継続), one row per membership.
+        await db.schema
+          .createTable('member_employers')
+          .addColumn('membership_id', 'text', (c) => c.primaryKey().references('memberships.id'))
+          .addColumn('office_symbol', 'text', (c) => c.notNull())
+          .addColumn('office_name', 'text', (c) => c.notNull())
+          .addColumn('office_address', 'text', (c) => c.notNull())
+          .addColumn('office_postal_code', 'text')
+          .addColumn('voluntary_continuation', 'integer', (c) => c.notNull())
+          .addColumn('previous_office_symbol', 'text')
+          // Day the symbol changed because the employer moved outside its office's area (round 2).
+          .addColumn('symbol_changed_on', t.date)
+          .addColumn('updated_at', t.instant, (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('notice_rounds')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('insurer_number', 'text', (c) => c.notNull().references('insurers.insurer_number'))
+          .addColumn('round', 'integer', (c) => c.notNull())
+          .addColumn('extracted_on', t.date, (c) => c.notNull())
+          .addColumn('window_from', t.date)
+          .addColumn('window_to', t.date)
+          .addColumn('piece_weight_mg', 'integer', (c) => c.notNull())
+          .addColumn('box_tare_mg', 'integer', (c) => c.notNull())
+          .addColumn('job_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', t.instant, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('finished_at', t.instant)
+          .addUniqueConstraint('notice_rounds_insurer_round', ['insurer_number', 'round'])
+          .execute();
+        await db.schema
+          .createTable('notice_boxes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('round_id', 'text', (c) => c.notNull().references('notice_rounds.id'))
+          .addColumn('office_symbol', 'text', (c) => c.notNull())
+          .addColumn('office_name', 'text', (c) => c.notNull())
+          .addColumn('office_address', 'text', (c) => c.notNull())
+          .addColumn('office_postal_code', 'text')
+          .addColumn('prefecture', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('of_boxes', 'integer', (c) => c.notNull())
+          .addColumn('pieces', 'integer', (c) => c.notNull())
+          .addColumn('weight_mg', 'integer', (c) => c.notNull())
+          .addColumn('tracking_number', 'text', (c) => c.notNull().unique())
+          .addUniqueConstraint('notice_boxes_round_office_seq', ['round_id', 'office_symbol', 'seq'])
+          .execute();
+        await db.schema
+          .createTable('notice_pieces')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('round_id', 'text', (c) => c.notNull().references('notice_rounds.id'))
+          .addColumn('membership_id', 'text', (c) => c.notNull().references('memberships.id'))
+          .addColumn('tracking_number', 'text', (c) => c.notNull().unique())
+          .addColumn('route', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('office_symbol', 'text')
+          .addColumn('box_id', 'text')
+          .addColumn('prefecture', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('postal_code', 'text')
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('weight_mg', 'integer', (c) => c.notNull())
+          .addColumn('returned_at', t.instant)
+          // One piece per member and round: a resumed or repeated run can never write a second.
+          .addUniqueConstraint('notice_pieces_round_member', ['round_id', 'membership_id'])
+          .execute();
+        // Boxing walks offices; a short key keeps the million inserts of a round cheap.
+        await db.schema.createIndex('notice_pieces_round_office').on('notice_pieces').columns(['round_id', 'office_symbol']).execute();
+        // A returned piece is re-sent once, to the member's own address.
+        await db.schema
+          .createTable('notice_resends')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('piece_id', 'text', (c) => c.notNull().unique().references('notice_pieces.id'))
+          .addColumn('tracking_number', 'text', (c) => c.notNull().unique())
+          .addColumn('prefecture', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('postal_code', 'text')
+          .addColumn('address', 'text', (c) => c.notNull())
+          .addColumn('created_at', t.instant, (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('tracking_serials')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('last_serial', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
