@@ -2,6 +2,7 @@
 
 import { Type } from 'typebox';
 import { ErrorSchema } from '../registry/schemas.ts';
+import { EligibilityRecordSchema } from '../confirmation/schemas.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);
 
@@ -67,24 +68,7 @@ export const SignInBody = Type.Object({ ...proofFields, pin: Type.String() });
 export const RegisterBody = Type.Object({ serial: Type.String() });
 
 const MemberSchema = Type.Object({
-  insurerNumber: Type.String(),
-  insurerName: Type.String(),
-  symbol: Type.String(),
-  number: Type.String(),
-  branch: Type.String(),
-  relationship: Type.String(),
-  name: Type.String(),
-  nameKana: Type.String(),
-  birthDate: Type.String(),
-  sex: Type.String(),
-  address: Type.String(),
-  postalCode: Nullable(Type.String()),
-  qualifiedFrom: Type.String(),
-  lostOn: Nullable(Type.String()),
-  copayRate: Type.Integer(),
-  paperCardIssuedOn: Nullable(Type.String()),
-  paperCardExpiresOn: Nullable(Type.String()),
-  validFrom: Type.String(),
+  ...EligibilityRecordSchema.properties,
   limitCategory: Type.Optional(Nullable(Type.String({ description: '限度額適用区分: present only with the limit-info consent' }))),
 });
 

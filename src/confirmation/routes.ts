@@ -9,29 +9,8 @@ import { errorResponses, FieldErrorSchema } from '../registry/schemas.ts';
 import { bodyObject } from '../registry/routes.ts';
 import type { ConfirmationService } from './service.ts';
 import { documentInvalidReasons, invalidReasons } from './rules.ts';
+import { EligibilityRecordSchema } from './schemas.ts';
 
-const Nullable = (s: ReturnType<typeof Type.String>) => Type.Union([s, Type.Null()]);
-
-const EligibilityRecordSchema = Type.Object({
-  insurerNumber: Type.String(),
-  insurerName: Type.String(),
-  symbol: Type.String(),
-  number: Type.String(),
-  branch: Type.String(),
-  relationship: Type.String(),
-  name: Type.String(),
-  nameKana: Type.String(),
-  birthDate: Type.String(),
-  sex: Type.String(),
-  address: Type.String(),
-  postalCode: Nullable(Type.String()),
-  qualifiedFrom: Type.String(),
-  lostOn: Nullable(Type.String()),
-  copayRate: Type.Integer(),
-  paperCardIssuedOn: Nullable(Type.String()),
-  paperCardExpiresOn: Nullable(Type.String()),
-  validFrom: Type.String(),
-});
 
 // One object schema for the three answers keeps serialisation on the fast path.
 const ConfirmationAnswerSchema = Type.Object({
