@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import type { ConfirmationAnswer, EligibilityRecord } from '../confirmation/service.ts';
-import { invalidReasons } from '../confirmation/rules.ts';
+import { documentInvalidReasons, invalidReasons } from '../confirmation/rules.ts';
 import {
   compactTime,
   decodeRequest,
@@ -54,6 +54,7 @@ describe('file names', () => {
     expect(requestFileName('OQSmuquc01req_x.xml')?.family).toBe('OQSmuquc01');
     expect(requestFileName('OQSmuquc02req_20241124_0001.xml')?.resultFileName).toBe('OQSmuquc02res_20241124_0001.xml');
     expect(requestFileName('OQSsiimm01req_1.xml')).toBeUndefined();
+    expect(requestFileName('OQSmuimm01req_1.xml')).toBeUndefined(); // 照会番号 registration: not served (README)
     expect(requestFileName('OQSsiquc01res_1.xml')).toBeUndefined();
     expect(requestFileName('OQSsiquc01req_..x.xml')).toBeUndefined();
     expect(requestFileName('OQSsiquc01req_a/b.xml')).toBeUndefined();
@@ -217,17 +218,35 @@ describe('writing results', () => {
 
   it('maps each invalid reason to its validity and code, and an input error to status 2', () => {
     const codes = new Set<string>();
-    for (const reason of invalidReasons) {
+    const all = [...invalidReasons, ...documentInvalidReasons];
+    for (const reason of all) {
       const p = personResult({ result: 'invalid', confirmationId: 'c', asOf: '2024-11-25', reason, message: 'm', messageJa: '無効' }, undefined);
       expect(p.ProcessingResultStatus).toBe('1');
       expect(p.QualificationValidity).toBe(validityOfInvalid(reason, undefined));
+      expect(p.ProcessingResultCode).toMatch(/^ONSI21\d\dW$/);
       codes.add(p.ProcessingResultCode as string);
     }
-    expect(codes.size).toBe(invalidReasons.length);
+    expect(codes.size).toBe(all.length);
     expect(validityOfInvalid('no_such_member', undefined)).toBe('4');
     expect(validityOfInvalid('several_match', undefined)).toBe('5');
     expect(validityOfInvalid('eligibility_lost', true)).toBe('3');
     expect(validityOfInvalid('eligibility_lost', false)).toBe('2');
+  });
+
+  it('maps the paper-card transition reasons to 無効 (2) with ONSI2107W / ONSI2108W and the catalogue message, no record', () => {
+    const paper = personResult(
+      { result: 'invalid', confirmationId: 'c', asOf: '2025-12-02', reason: 'paper_card_no_longer_usable', message: 'm', messageJa: 'この被保険者証は使用できません。', details: { paperCardUsableUntil: '2025-12-01' } },
+      { ArbitraryIdentifier: 'row-1' },
+    );
+    expect(paper).toEqual({ ProcessingResultStatus: '1', ProcessingResultCode: 'ONSI2107W', ProcessingResultMessage: 'この被保険者証は使用できません。', QualificationValidity: '2' });
+    const certificate = personResult({ result: 'invalid', confirmationId: 'c', asOf: '2025-12-02', reason: 'no_valid_certificate', message: 'm', messageJa: '有効な資格確認書がありません。' }, undefined);
+    expect(certificate).toEqual({ ProcessingResultStatus: '1', ProcessingResultCode: 'ONSI2108W', ProcessingResultMessage: '有効な資格確認書がありません。', QualificationValidity: '2' });
+    // A new eligibility elsewhere does not turn a refused document into 3: that is eligibility_lost's.
+    expect(validityOfInvalid('paper_card_no_longer_usable', true)).toBe('2');
+    expect(validityOfInvalid('no_valid_certificate', true)).toBe('2');
+  });
+
+  it('maps the rest of an invalid answer: the loss record and an input error', () => {
     const lost = personResult({ result: 'invalid', confirmationId: 'c', asOf: '2024-11-25', reason: 'eligibility_lost', message: 'm', messageJa: '喪失', details: { lostOn: '2024-10-01', lossReason: 'death' } }, undefined);
     expect(lost.ResultOfQualificationConfirmation).toEqual({ DisqualificationDate: '20241001', ReasonOfLoss: '01' });
     const err = personResult(

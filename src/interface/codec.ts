@@ -1,7 +1,7 @@
 // The codec of the real interface's files: file names, request parsing (liberal) and result writing
 // (exact), and the mapping between onshi's answers and the result elements. Pure: no I/O.
 
-import type { ConfirmationAnswer, EligibilityRecord } from '../confirmation/service.ts';
+import type { DocumentConfirmationAnswer, EligibilityRecord } from '../confirmation/service.ts';
 import { OnshiError } from '../platform/errors.ts';
 import {
   InsuredCardClassification,
@@ -212,8 +212,11 @@ export function resultOfQualification(member: EligibilityRecord, asOf: string, e
   return r;
 }
 
-/** A person's result elements (ProcessingResult*, QualificationValidity, the record) for an answer. */
-export function personResult(answer: ConfirmationAnswer, search: Msg | undefined, consentTime?: string): Msg {
+/**
+ * A person's result elements (ProcessingResult*, QualificationValidity, the record) for an answer,
+ * including a document-aware one (the transition's reasons map to 無効 with ONSI2107W / ONSI2108W).
+ */
+export function personResult(answer: DocumentConfirmationAnswer, search: Msg | undefined, consentTime?: string): Msg {
   const limitConsent = search?.LimitApplicationCertificateRelatedConsFlg === '1';
   const arbitraryIdentifier = typeof search?.ArbitraryIdentifier === 'string' ? search.ArbitraryIdentifier : undefined;
   if (answer.result === 'valid') {

@@ -2,7 +2,7 @@
 // where the public material is silent (§3). onshi has one error catalogue; this maps it.
 
 import { errorCatalogue, type ErrorCode } from '../platform/errors.ts';
-import type { InvalidReason } from '../confirmation/rules.ts';
+import type { DocumentInvalidReason, InvalidReason } from '../confirmation/rules.ts';
 
 export const SegmentOfResult = { done: '1', processing: '2', failed: '9' } as const;
 export const ProcessingResultStatus = { normal: '1', error: '2' } as const;
@@ -35,7 +35,7 @@ export function percent3(rate: number): string {
 }
 
 /** Which 資格有効性 an invalid answer carries. */
-export function validityOfInvalid(reason: InvalidReason, newEligibilityExists: boolean | undefined): string {
+export function validityOfInvalid(reason: InvalidReason | DocumentInvalidReason, newEligibilityExists: boolean | undefined): string {
   switch (reason) {
     case 'no_such_member':
     case 'birth_date_mismatch': // nothing about a membership is revealed to one who does not know its birth date
@@ -46,6 +46,10 @@ export function validityOfInvalid(reason: InvalidReason, newEligibilityExists: b
       return newEligibilityExists ? QualificationValidity.invalidNewExists : QualificationValidity.invalid;
     case 'not_yet_started':
     case 'paper_card_expired':
+    // The paper-card transition: the membership may be in force, but the presented document is not
+    // usable (the 被保険者証 after 2025-12-01 or an insurer change) or not in force (資格確認書).
+    case 'paper_card_no_longer_usable':
+    case 'no_valid_certificate':
       return QualificationValidity.invalid;
   }
 }
@@ -72,13 +76,15 @@ export const interfaceErrorCodes: Partial<Record<ErrorCode, string>> = {
 };
 
 /** ProcessingResultCode of an invalid (無効) answer: status stays 1 (processed), the code explains. */
-export const invalidReasonCodes: Record<InvalidReason, string> = {
+export const invalidReasonCodes: Record<InvalidReason | DocumentInvalidReason, string> = {
   no_such_member: 'ONSI2101W',
   birth_date_mismatch: 'ONSI2102W',
   not_yet_started: 'ONSI2103W',
   eligibility_lost: 'ONSI2104W',
   paper_card_expired: 'ONSI2105W',
   several_match: 'ONSI2106W',
+  paper_card_no_longer_usable: 'ONSI2107W',
+  no_valid_certificate: 'ONSI2108W',
 };
 
 /** The header ErrorCode and ErrorMessage (Japanese, from the one catalogue) for a refusal. */

@@ -96,6 +96,11 @@ export class InterfaceService {
     if (!search) throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: 'QualificationConfirmSearchInfo' });
     const now = this.clock();
     const limitConsent = search.LimitApplicationCertificateRelatedConsFlg === '1';
+    // Decision (README, "The real interface"): the request (INTERFACE.md §2.2) does not say which
+    // document the numbers were read from (InsuredCardClassification is a result element only), and
+    // a 資格確認書 carries the same numbers as the paper card it replaces. So the XML inquiry answers
+    // the membership (confirmByCardNumbers), not a presumed paper card as POST /v1/confirmations
+    // does by default: presuming one would refuse every 資格確認書 holder from 2025-12-02.
     const answer = await this.confirmation.confirmByCardNumbers(facilityCode, inquiryOf(search, str(header.QualificationConfirmationDate)), { withLimitCategory: limitConsent });
     const person = personResult(answer, search, limitConsent ? compactTime(now) : undefined);
     const { ResultOfQualificationConfirmation: record, ...status } = person;

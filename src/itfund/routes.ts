@@ -59,6 +59,21 @@ export const itFundRoutes: FastifyPluginAsync<ItFundRoutesOptions> = async (plug
     handler: async (request) => itfund.act(principalOf(request), request.params.id, request.params.action, bodyObject(request.body)),
   });
 
+  app.get('/v1/itfund/cases/:id/decision.pdf', {
+    preHandler: auth('facility', 'admin'),
+    schema: {
+      tags,
+      summary: 'The decision notice (様式第3, 交付決定通知書) as a PDF: the facility its own, reviewers any; 409 until the decision is issued',
+      params: Type.Object({ id: Type.String() }),
+      produces: ['application/pdf'],
+      response: { 200: Type.Any({ description: 'application/pdf' }), ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const pdf = await itfund.decisionNoticePdf(principalOf(request), request.params.id);
+      return reply.header('content-type', 'application/pdf').header('content-disposition', `inline; filename="itfund-decision-${request.params.id}.pdf"`).send(pdf);
+    },
+  });
+
   // The subsidy ledger (補助金台帳): administrators; a facility sees its own entry.
   const fiscalYearQuery = Type.Object({ fiscalYear: Type.Optional(Type.String({ description: 'fiscal year (April–March), e.g. 2021 for 2021-04-01..2022-03-31' })) });
   const Entry = Type.Object({ caseId: Type.String(), facilityCode: Type.String(), readersProvided: Type.Integer(), subsidyGrantedYen: Type.Integer() }, { additionalProperties: true });

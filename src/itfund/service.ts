@@ -9,6 +9,7 @@ import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { allowedActions, checkPeriod, checkTransition, defaultPeriods, states, transitions, type Action, type Periods, type State } from './lifecycle.ts';
+import { renderDecisionNotice } from './decision-notice.ts';
 import { ItFundImport } from './import.ts';
 import { ItFundLedger } from './ledger.ts';
 import { ItFundOrganisations } from './organisations.ts';
@@ -224,6 +225,14 @@ export class ItFundService {
     if (!row) throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
     if (principal.kind === 'facility' ? principal.facilityCode !== row.facility_code : principal.kind !== 'admin') throw new OnshiError('ONSHI_ITFUND_CASE_NOT_FOUND', { caseId: id });
     return this.view(this.db, row);
+  }
+
+  /** The decision notice (様式第3, 交付決定通知書) as a PDF: the facility itself or a reviewer; refused until the decision is issued. */
+  async decisionNoticePdf(principal: Principal, id: string): Promise<Buffer> {
+    const c = await this.getCase(principal, id);
+    if (c.decidedOn === null) throw new OnshiError('ONSHI_ITFUND_TRANSITION_REFUSED', { state: c.state, action: 'decision_notice', allowedActions: c.allowedActions, detail: 'no decision has been issued for this case yet' });
+    const facility = await this.db.selectFrom('facilities').select('name').where('code', '=', c.facilityCode).executeTakeFirst();
+    return renderDecisionNotice({ case: c, facilityName: facility?.name ?? c.facilityCode });
   }
 
   /** Takes one action on a case (the transition table decides whether it may, and the next state). */

@@ -19,6 +19,7 @@ export const errorCatalogue = {
   ONSHI_NOT_FOUND: { status: 404, ja: '該当するリソースがありません。', en: 'No such resource.' },
   ONSHI_INTERNAL: { status: 500, ja: 'システム内部でエラーが発生しました。', en: 'An internal error occurred.' },
   ONSHI_UNAVAILABLE: { status: 503, ja: '一時的に処理できません。しばらくしてから再度お試しください。', en: 'Temporarily unable to process; please retry.' },
+  ONSHI_PDF_FONT_UNAVAILABLE: { status: 503, ja: '帳票を作成するための日本語フォントがありません。', en: 'No Japanese (CJK) font is available to render this PDF; install fonts-noto-cjk or set ONSHI_CJK_FONT.' },
 
   // Registry
   ONSHI_REGISTRY_INSURER_EXISTS: { status: 409, ja: 'この保険者番号は既に登録されています。', en: 'An insurer with this number already exists.' },

@@ -10,7 +10,7 @@ import iconv from 'iconv-lite';
 import { describe, expect, it, beforeAll } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { storeKinds } from '../support/stores.ts';
-import { addMember, createFacility, createInsurer, type Harness, type TestFacility, useApp } from '../support/fixtures.ts';
+import { addMember, confirm, createFacility, createInsurer, type Harness, type TestFacility, type TestInsurer, useApp } from '../support/fixtures.ts';
 import { decodeResult, encodeRequest } from '../../src/interface/codec.ts';
 import type { FamilyName, Msg } from '../../src/interface/schema.ts';
 
@@ -59,9 +59,10 @@ describe.each(storeKinds)('the real interface over HTTP (%s)', (kind) => {
   const h = useApp(kind);
   let facility: TestFacility;
   let other: TestFacility;
+  let kokuho: TestInsurer;
 
   beforeAll(async () => {
-    const kokuho = await createInsurer(h.app, { insurerNumber: KOKUHO, kind: 'kokuho', name: '千代田区' });
+    kokuho = await createInsurer(h.app, { insurerNumber: KOKUHO, kind: 'kokuho', name: '千代田区' });
     await createInsurer(h.app, { insurerNumber: KENPO, kind: 'kenpo_kumiai', name: 'テスト健保' });
     facility = await createFacility(h.app, { code: FACILITY });
     other = await createFacility(h.app);
@@ -179,6 +180,30 @@ describe.each(storeKinds)('the real interface over HTTP (%s)', (kind) => {
     expect(b).toEqual({});
     expect(r.headers['content-disposition']).toContain(fileName.replace(/req_/, 'res_'));
     expect(await usageEvents(h, FACILITY)).toBe(before);
+  });
+
+  it('answers the membership, not a presumed paper card: 有効 after 2025-12-01 where the JSON default (paper_card) is 無効', async () => {
+    await addMember(h.app, kokuho, { symbol: '記号１', number: '7001', branch: '00', birthDate: '1975-05-05', qualifiedFrom: '2020-04-01', paperCardIssuedOn: '2020-04-01', paperCardExpiresOn: '2026-03-31' });
+    const single = (date: string) =>
+      Buffer.from(
+        `<?xml version="1.0" encoding="UTF-8" standalone="no"?><XmlMsg><MessageHeader><MedicalInstitutionCode>${FACILITY}</MedicalInstitutionCode>` +
+          `<QualificationConfirmationDate>${date}</QualificationConfirmationDate><ArbitraryFileIdentifier>TR-${date}</ArbitraryFileIdentifier></MessageHeader>` +
+          `<MessageBody><QualificationConfirmSearchInfo><InsurerNumber>  ${KOKUHO}</InsurerNumber><InsuredCardSymbol>記号１</InsuredCardSymbol>` +
+          `<InsuredIdentificationNumber>7001</InsuredIdentificationNumber><InsuredBranchNumber>00</InsuredBranchNumber><Birthdate>19750505</Birthdate>` +
+          `</QualificationConfirmSearchInfo></MessageBody></XmlMsg>`,
+      );
+    const numbers = { insurerNumber: KOKUHO, symbol: '記号１', number: '7001', branch: '00', birthDate: '1975-05-05', asOf: '2025-12-02' };
+    expect((await confirm(h.app, facility, numbers)).json()).toMatchObject({ result: 'invalid', reason: 'paper_card_no_longer_usable' });
+    const r = await send(h, facility, 'OQSsiquc01req_transition.xml', single('20251202'));
+    const { header, body } = result(r, 'OQSsiquc01');
+    expect(header).toMatchObject({ SegmentOfResult: '1', ArbitraryFileIdentifier: 'TR-20251202', QualificationConfirmationDate: '20251202' });
+    expect(body).toMatchObject({ ProcessingResultStatus: '1', QualificationValidity: '1' });
+    expect(body.ProcessingResultCode).toBeUndefined();
+    const rec = ((body.ResultList as Msg).ResultOfQualificationConfirmation as Msg[])[0];
+    expect(rec).toMatchObject({ InsuredCardClassification: '01', InsuredIdentificationNumber: '7001', InsuredCardExpirationDate: '20260331' });
+    // The membership rules still apply: before qualification it is 無効 (ONSI2103W), not a transition code.
+    const early = result(await send(h, facility, 'OQSsiquc01req_transition_early.xml', single('20200331')), 'OQSsiquc01').body;
+    expect(early).toMatchObject({ QualificationValidity: '2', ProcessingResultCode: 'ONSI2103W' });
   });
 
   it('writes the malformed answer exactly (golden)', async () => {

@@ -219,19 +219,33 @@ export async function insertBoxes(db: Db, rows: readonly NoticeBoxesTable[]): Pr
   await insertMany(db, 'notice_boxes', rows);
 }
 
-/** Office symbols of the round's unboxed employer pieces after `after`, in order. */
-export async function officesToBox(db: Db, roundId: string, after: string | null, limit: number): Promise<string[]> {
-  let q = db
-    .selectFrom('notice_pieces')
-    .select('office_symbol')
-    .distinct()
-    .where('round_id', '=', roundId)
-    .where('route', '=', 'employer')
-    .where('box_id', 'is', null)
-    .orderBy('office_symbol')
-    .limit(limit);
-  if (after !== null) q = q.where('office_symbol', '>', after);
-  return (await q.execute()).map((r) => r.office_symbol!);
+/**
+ * The next office symbols of the round's employer pieces after `after`, in order, up to `limit`
+ * offices or about `maxPieces` pieces: one index seek per office on (round_id, office_symbol), so a
+ * chunk costs the same whether it is the first or the last (a DISTINCT scan re-read the round).
+ */
+export async function officesToBox(db: Db, roundId: string, after: string | null, limit: number, maxPieces = Number.POSITIVE_INFINITY): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = after ?? '';
+  let pieces = 0;
+  while (out.length < limit && pieces < maxPieces) {
+    const next = await db
+      .selectFrom('notice_pieces')
+      .select('office_symbol')
+      .where('round_id', '=', roundId)
+      .where('office_symbol', '>', cursor)
+      .orderBy('office_symbol')
+      .limit(1)
+      .executeTakeFirst();
+    if (!next || next.office_symbol === null) break;
+    out.push(next.office_symbol);
+    cursor = next.office_symbol;
+    if (Number.isFinite(maxPieces)) {
+      const n = await db.selectFrom('notice_pieces').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', roundId).where('office_symbol', '=', cursor).executeTakeFirstOrThrow();
+      pieces += Number(n.n);
+    }
+  }
+  return out;
 }
 
 /** Unboxed employer pieces of some offices, by office then id, with the office data of each piece's member. */

@@ -276,7 +276,7 @@ export class NoticeService {
     const officeChunk = Math.max(1, Math.floor(chunkSize / 10));
     for (;;) {
       const step = await this.db.transaction().execute(async (trx) => {
-        const symbols = await repo.officesToBox(trx, r.id, afterOffice, officeChunk);
+        const symbols = await repo.officesToBox(trx, r.id, afterOffice, officeChunk, chunkSize * 4);
         if (symbols.length === 0) return undefined;
         await this.boxOffices(trx, r, symbols);
         const last = symbols[symbols.length - 1];

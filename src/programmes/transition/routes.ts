@@ -96,6 +96,23 @@ export const transitionRoutes: FastifyPluginAsync<{ transition: TransitionServic
     },
   });
 
+  app.get('/v1/insurers/:insurerNumber/members/:memberId/certificates/:number.pdf', {
+    preHandler: auth('admin', 'insurer'),
+    schema: {
+      tags: ['transition'],
+      summary: 'One 資格確認書 of the member as a PDF (A4, Japanese), for printing and mailing',
+      params: Type.Object({ insurerNumber: Type.String(), memberId: Type.String(), number: Type.String() }),
+      produces: ['application/pdf'],
+      response: { 200: Type.Any({ description: 'application/pdf' }), ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const { insurerNumber, memberId, number } = request.params;
+      requireInsurerAccess(principalOf(request), insurerNumber);
+      const pdf = await transition.certificatePdf(insurerNumber, memberId, number);
+      return reply.header('content-type', 'application/pdf').header('content-disposition', `inline; filename="certificate-${number}.pdf"`).send(pdf);
+    },
+  });
+
   app.get('/v1/insurers/:insurerNumber/certificates/print.csv', {
     preHandler: auth('admin', 'insurer'),
     schema: {

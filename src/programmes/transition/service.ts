@@ -13,6 +13,7 @@ import { isIsoDate, todayJst } from '../../platform/time.ts';
 import { periodForDate } from '../../confirmation/rules.ts';
 import type { RegistryService } from '../../registry/service.ts';
 import * as repo from './repository.ts';
+import { renderCertificate } from './certificate-pdf.ts';
 import {
   certificateDue,
   certificateNumber,
@@ -223,6 +224,16 @@ export class TransitionService {
       },
       certificates: certificates.map((c) => ({ ...c, validOnAsOf: certificateValidOn(c, date) })),
     };
+  }
+
+  /** One certificate of the member as a PDF (the member's particulars as recorded on its issue date). */
+  async certificatePdf(insurerNumber: string, memberId: string, number: string): Promise<Buffer> {
+    await this.registry.getMember(insurerNumber, memberId);
+    const certificate = ((await repo.certificatesOfMemberships(this.db, [memberId])).get(memberId) ?? []).find((c) => c.number === number);
+    if (!certificate) throw new OnshiError('ONSHI_NOT_FOUND', { memberId, certificateNumber: number });
+    const member = await this.registry.getMember(insurerNumber, memberId, certificate.issuedOn);
+    const insurer = await this.registry.getInsurer(insurerNumber);
+    return renderCertificate({ certificate, member, insurer });
   }
 
   /**
