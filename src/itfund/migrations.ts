@@ -138,5 +138,23 @@ export function itFundMigrations(t: Types): Record<string, Migration> {
           .execute();
       },
     },
+    // Evidence files of the subsidy application (receipts, invoices, photographs), their bytes kept in the database.
+    '0007c_itfund_evidence': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('itfund_evidence')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('case_id', 'text', (c) => c.notNull().references('itfund_cases.id'))
+          .addColumn('file_name', 'text', (c) => c.notNull())
+          .addColumn('content_type', 'text', (c) => c.notNull())
+          .addColumn('size_bytes', 'integer', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('bytes', t.dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+          .addColumn('uploaded_by', 'text', (c) => c.notNull())
+          .addColumn('uploaded_at', t.instant, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('itfund_evidence_case').on('itfund_evidence').column('case_id').execute();
+      },
+    },
   };
 }
