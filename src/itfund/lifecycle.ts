@@ -64,6 +64,15 @@ export function checkTransition(state: State, action: string): TransitionCheck {
   return { ok: true, to: t.to };
 }
 
+/**
+ * Evidence files may be uploaded while the facility can still change its application: before it
+ * applies (apply_subsidy) and when the reviewer asked for corrections (resubmit). Elsewhere the
+ * application is under review or decided, and its evidence is fixed.
+ */
+export function evidenceOpen(state: State): boolean {
+  return allowedActions(state).some((a) => a === 'apply_subsidy' || a === 'resubmit');
+}
+
 /** 第14: the periods; the notice lets them be changed, so they are configuration. */
 export interface Periods {
   readerApplicationOpens: string;

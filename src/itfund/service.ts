@@ -10,6 +10,7 @@ import { newId } from '../platform/ids.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { allowedActions, checkPeriod, checkTransition, defaultPeriods, states, transitions, type Action, type Periods, type State } from './lifecycle.ts';
 import { renderDecisionNotice } from './decision-notice.ts';
+import { ItFundEvidence, linkEvidence, listEvidence } from './evidence.ts';
 import { ItFundImport } from './import.ts';
 import { ItFundLedger } from './ledger.ts';
 import { ItFundOrganisations } from './organisations.ts';
@@ -87,6 +88,8 @@ type CaseRow = Selectable<ItFundCasesTable>;
 
 export interface CostItemView extends CostItem {
   evidence: string[];
+  /** In a case view: per evidence reference, the uploaded evidence file it names (by id or file name), or null. */
+  evidenceIds?: (string | null)[];
 }
 
 export interface CaseEvent {
@@ -151,6 +154,8 @@ export class ItFundService {
   readonly organisations: ItFundOrganisations;
   /** Batch entry of paper applications (CLI). */
   readonly imports: ItFundImport;
+  /** Evidence files (uploaded bytes) of the subsidy application. */
+  readonly evidence: ItFundEvidence;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -161,6 +166,7 @@ export class ItFundService {
     this.ledger = new ItFundLedger(db, clock);
     this.organisations = new ItFundOrganisations(db, this, clock);
     this.imports = new ItFundImport(db, this);
+    this.evidence = new ItFundEvidence(db, this, clock);
   }
 
   private today(): string {
@@ -271,8 +277,8 @@ export class ItFundService {
     await this.appendEvent(trx, id, row.version + 1, { action, from: state, to, actor: actorOf(principal), at, on, reason: str(body.reason), paper, details: onBehalf ? { ...details, ...onBehalf } : details });
   }
 
-  /** Facility actions: the facility itself (facility_admin), or staff entering its paper form (flagged). Reviewer actions: administrators. */
-  private requireSide(principal: Principal, side: 'facility' | 'reviewer', body: Record<string, unknown>, facilityCode: string): boolean {
+  /** (Also used by the evidence uploads.) Facility actions: the facility itself (facility_admin), or staff entering its paper form (flagged). Reviewer actions: administrators. */
+  requireSide(principal: Principal, side: 'facility' | 'reviewer', body: Record<string, unknown>, facilityCode: string): boolean {
     if (side === 'reviewer') {
       if (principal.kind !== 'admin') throw new OnshiError('ONSHI_AUTH_FORBIDDEN', { requiredKinds: ['admin'] });
       return false;
@@ -450,7 +456,8 @@ export class ItFundService {
   }
 
   private async view(db: Db, row: CaseRow): Promise<CaseView> {
-    const items = await this.loadItems(db, row.id);
+    const files = await listEvidence(db, row.id);
+    const items = (await this.loadItems(db, row.id)).map((it) => ({ ...it, evidenceIds: linkEvidence(it.evidence, files) }));
     const events = await db.selectFrom('itfund_events').selectAll().where('case_id', '=', row.id).orderBy('seq').execute();
     const payments = (await db.selectFrom('itfund_return_payments').select(['paid_on', 'amount_yen']).where('case_id', '=', row.id).orderBy('seq').execute()).map((p) => ({ on: p.paid_on, amountYen: p.amount_yen }));
     const state = row.state as State;

@@ -17,6 +17,7 @@ export const errorCatalogue = {
   ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, ja: 'このコンテンツ形式は受け付けられません。', en: 'This content type is not accepted here.' },
   ONSHI_REQUEST_TOO_LARGE: { status: 413, ja: 'リクエストが大きすぎます。', en: 'The request body is too large.' },
   ONSHI_NOT_FOUND: { status: 404, ja: '該当するリソースがありません。', en: 'No such resource.' },
+  ONSHI_CONFLICT: { status: 409, ja: '同時に行われた別の処理と競合しました。状態を確認して再度お試しください。', en: 'Another request changed the same record at the same time; check its state and retry.' },
   ONSHI_INTERNAL: { status: 500, ja: 'システム内部でエラーが発生しました。', en: 'An internal error occurred.' },
   ONSHI_UNAVAILABLE: { status: 503, ja: '一時的に処理できません。しばらくしてから再度お試しください。', en: 'Temporarily unable to process; please retry.' },
   ONSHI_PDF_FONT_UNAVAILABLE: { status: 503, ja: '帳票を作成するための日本語フォントがありません。', en: 'No Japanese (CJK) font is available to render this PDF; install fonts-noto-cjk or set ONSHI_CJK_FONT.' },
@@ -151,4 +152,14 @@ export function errorBody(code: ErrorCode, details?: Record<string, unknown>): E
   const entry = errorCatalogue[code];
   // Details come first so that none can replace the contract fields (a facility's `code` detail did).
   return { ...details, code, message: entry.en, messageJa: entry.ja };
+}
+
+/**
+ * A unique-key violation that reached the error handler: two requests raced to create the same
+ * record (services check first, so only a concurrent writer gets here). SQLite and PostgreSQL say it
+ * differently.
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }

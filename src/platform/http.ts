@@ -2,7 +2,7 @@
 // and English messages; 5xx bodies never carry internals) and bearer-token authentication.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
-import { errorBody, errorCatalogue, fieldError, OnshiError, type ErrorCode } from './errors.ts';
+import { errorBody, errorCatalogue, fieldError, isUniqueViolation, OnshiError, type ErrorCode } from './errors.ts';
 import type { Principal, PrincipalKind } from './auth.ts';
 
 declare module 'fastify' {
@@ -35,6 +35,8 @@ export function installErrorHandling(app: FastifyInstance): void {
       });
       return reply.status(400).send(errorBody('ONSHI_REQUEST_INVALID', { errors }));
     }
+    // Two requests racing to create the same record: the loser gets a refusal, not a 500.
+    if (isUniqueViolation(error)) return reply.status(409).send(errorBody('ONSHI_CONFLICT'));
     const mapped = (error as FastifyError).code ? fastifyCodes[(error as FastifyError).code] : undefined;
     if (mapped) return reply.status(errorCatalogue[mapped].status).send(errorBody(mapped));
     const status = (error as FastifyError).statusCode;
