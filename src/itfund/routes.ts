@@ -9,6 +9,7 @@ import { bodyObject } from '../registry/routes.ts';
 import { errorResponses } from '../registry/schemas.ts';
 import { actions, states } from './lifecycle.ts';
 import { parseFiscalYear } from './ledger.ts';
+import { EVIDENCE_MAX_BYTES, evidenceContentTypes } from './evidence.ts';
 import type { ItFundService } from './service.ts';
 
 export interface ItFundRoutesOptions {
@@ -71,6 +72,60 @@ export const itFundRoutes: FastifyPluginAsync<ItFundRoutesOptions> = async (plug
     handler: async (request, reply) => {
       const pdf = await itfund.decisionNoticePdf(principalOf(request), request.params.id);
       return reply.header('content-type', 'application/pdf').header('content-disposition', `inline; filename="itfund-decision-${request.params.id}.pdf"`).send(pdf);
+    },
+  });
+
+  // Evidence files: the raw bytes are the body (PDF, JPEG, PNG; up to 10 MiB, else 413). The parser
+  // is registered in this plugin only; any other content type is 415.
+  app.addContentTypeParser([...evidenceContentTypes], { parseAs: 'buffer', bodyLimit: EVIDENCE_MAX_BYTES }, (_request, body, done) => done(null, body));
+  const Evidence = Type.Object({ id: Type.String(), fileName: Type.String(), contentType: Type.String(), size: Type.Integer(), sha256: Type.String(), uploadedAt: Type.String(), uploadedBy: Type.String() });
+  const evidenceParams = Type.Object({ id: Type.String() });
+
+  app.post('/v1/itfund/cases/:id/evidence', {
+    // Authenticated before the body is read, so that no one without a credential can send 10 MiB.
+    onRequest: auth('facility', 'admin'),
+    bodyLimit: EVIDENCE_MAX_BYTES,
+    schema: {
+      tags,
+      summary: `Upload an evidence file of the subsidy application (the facility_admin; staff for a paper application with ?paper=true&reason=…): the raw bytes as the body, ${evidenceContentTypes.join(', ')}, at most 10 MiB; the file name in x-file-name (percent-encoded UTF-8) or ?fileName=. Only while the application can be changed (work_completed, corrections_requested).`,
+      params: evidenceParams,
+      querystring: Type.Object({ fileName: Type.Optional(Type.String()), paper: Type.Optional(Type.String()), reason: Type.Optional(Type.String()) }),
+      consumes: [...evidenceContentTypes],
+      response: { 201: Evidence, ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const header = request.headers['x-file-name'];
+      const fileName = typeof header === 'string' ? decodeFileName(header) : request.query.fileName;
+      const { paper, reason } = request.query;
+      const view = await itfund.evidence.upload(principalOf(request), request.params.id, { contentType: request.headers['content-type'], fileName, body: request.body, paper: paper === 'true', reason });
+      return reply.status(201).send(view);
+    },
+  });
+
+  app.get('/v1/itfund/cases/:id/evidence', {
+    preHandler: auth('facility', 'admin'),
+    schema: { tags, summary: 'The evidence files of a case (without their bytes): the facility its own, reviewers any', params: evidenceParams, response: { 200: Type.Object({ evidence: Type.Array(Evidence) }), ...errorResponses } },
+    handler: async (request) => ({ evidence: await itfund.evidence.list(principalOf(request), request.params.id) }),
+  });
+
+  app.get('/v1/itfund/cases/:id/evidence/:evidenceId', {
+    preHandler: auth('facility', 'admin'),
+    schema: {
+      tags,
+      summary: 'One evidence file, its bytes with its content type',
+      params: Type.Object({ id: Type.String(), evidenceId: Type.String() }),
+      produces: [...evidenceContentTypes],
+      response: { 200: Type.Any({ description: evidenceContentTypes.join(' | ') }), ...errorResponses },
+    },
+    handler: async (request, reply) => {
+      const e = await itfund.evidence.get(principalOf(request), request.params.id, request.params.evidenceId);
+      const ascii = e.fileName.replace(/[^\x20-\x7e]/g, '_');
+      return reply
+        .header('content-type', e.contentType)
+        .header('content-disposition', `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(e.fileName)}`)
+        .header('x-content-type-options', 'nosniff')
+        .header('etag', `"${e.sha256}"`)
+        .send(e.bytes);
     },
   });
 
@@ -167,3 +222,12 @@ export const itFundRoutes: FastifyPluginAsync<ItFundRoutesOptions> = async (plug
     handler: async (request, reply) => reply.status(201).send(await itfund.organisations.submit(principalOf(request), request.params.id, bodyObject(request.body))),
   });
 };
+
+/** A header carries ASCII: a Japanese file name comes percent-encoded (UTF-8); a malformed one is taken as is. */
+function decodeFileName(header: string): string {
+  try {
+    return decodeURIComponent(header);
+  } catch {
+    return header;
+  }
+}

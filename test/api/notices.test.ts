@@ -116,8 +116,14 @@ describe.each(storeKinds)('notices to all members on %s', (kind) => {
       ['A01', 2, 2, 1, 1_500_000],
       ['B02', 1, 1, 1, 1_500_000],
     ]);
-    for (const b of boxes) expect(pieces.filter((x) => x.box_id === b.id)).toHaveLength(Number(b.pieces));
-    expect(pieces.filter((x) => x.route === 'employer').every((x) => x.box_id !== null)).toBe(true);
+    // A box holds a range of its office's ranks: every employer piece has a distinct rank 1..n in its
+    // office, and exactly one box holds it.
+    const inBox = (x: (typeof pieces)[number], b: (typeof boxes)[number]) => x.office_symbol === b.office_symbol && Number(x.office_seq) >= Number(b.first_seq) && Number(x.office_seq) <= Number(b.last_seq);
+    for (const b of boxes) expect(pieces.filter((x) => inBox(x, b))).toHaveLength(Number(b.pieces));
+    const employer = pieces.filter((x) => x.route === 'employer');
+    expect(employer.every((x) => boxes.filter((b) => inBox(x, b)).length === 1)).toBe(true);
+    expect(employer.filter((x) => x.office_symbol === 'A01').map((x) => Number(x.office_seq)).sort()).toEqual([1, 2, 3]);
+    expect(pieces.every((x) => x.box_id === null)).toBe(true);
 
     const got = await h.app.inject({ method: 'GET', url: `/v1/insurers/${p.insurer.insurerNumber}/notices/rounds/${round.id}`, headers: p.insurer.headers });
     expect(got.statusCode, got.body).toBe(200);

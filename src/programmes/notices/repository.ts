@@ -49,6 +49,21 @@ export interface NoticeBoxesTable {
   pieces: number;
   weight_mg: number;
   tracking_number: string;
+  /** The office ranks (notice_pieces.office_seq) the box holds, inclusive (0006c); null on boxes of older rounds. */
+  first_seq: number | null;
+  last_seq: number | null;
+}
+
+/** Per round and office: pieces written so far and the office data of its most recently updated member. */
+export interface NoticeOfficeTalliesTable {
+  round_id: string;
+  office_symbol: string;
+  pieces: number;
+  office_name: string;
+  office_address: string;
+  office_postal_code: string | null;
+  prefecture: string;
+  updated_at: string;
 }
 
 export interface NoticePiecesTable {
@@ -59,7 +74,10 @@ export interface NoticePiecesTable {
   route: 'employer' | 'home';
   reason: string;
   office_symbol: string | null;
+  /** Set by rounds planned before 0006c; newer rounds find a piece's box by office_seq. */
   box_id: string | null;
+  /** Rank of an employer piece within its office in the round (1, 2, …); null for home pieces. */
+  office_seq: number | null;
   prefecture: string;
   name: string;
   postal_code: string | null;
@@ -92,6 +110,7 @@ declare module '../../platform/db.ts' {
     notice_boxes: NoticeBoxesTable;
     notice_pieces: NoticePiecesTable;
     notice_resends: NoticeResendsTable;
+    notice_office_tallies: NoticeOfficeTalliesTable;
     tracking_serials: TrackingSerialsTable;
   }
 }
@@ -191,7 +210,7 @@ export async function countRoundMembers(db: Db, f: RoundFilter): Promise<number>
 /** One chunk of the round's members after `after` in membership id order, with their employer data. */
 export async function roundMembersChunk(db: Db, f: RoundFilter & { after: string | null; limit: number }) {
   let q = roundMembersQuery(db, f)
-    .select(['m.id', 'm.qualified_from', 'm.lost_on', 'e.office_symbol', 'e.office_name', 'e.office_address', 'e.office_postal_code', 'e.voluntary_continuation', 'e.symbol_changed_on'])
+    .select(['m.id', 'm.qualified_from', 'm.lost_on', 'e.office_symbol', 'e.office_name', 'e.office_address', 'e.office_postal_code', 'e.voluntary_continuation', 'e.symbol_changed_on', 'e.updated_at'])
     .orderBy('m.id')
     .limit(f.limit);
   if (f.after !== null) q = q.where('m.id', '>', f.after);
@@ -219,58 +238,32 @@ export async function insertBoxes(db: Db, rows: readonly NoticeBoxesTable[]): Pr
   await insertMany(db, 'notice_boxes', rows);
 }
 
-/**
- * The next office symbols of the round's employer pieces after `after`, in order, up to `limit`
- * offices or about `maxPieces` pieces: one index seek per office on (round_id, office_symbol), so a
- * chunk costs the same whether it is the first or the last (a DISTINCT scan re-read the round).
- */
-export async function officesToBox(db: Db, roundId: string, after: string | null, limit: number, maxPieces = Number.POSITIVE_INFINITY): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = after ?? '';
-  let pieces = 0;
-  while (out.length < limit && pieces < maxPieces) {
-    const next = await db
-      .selectFrom('notice_pieces')
-      .select('office_symbol')
-      .where('round_id', '=', roundId)
-      .where('office_symbol', '>', cursor)
-      .orderBy('office_symbol')
-      .limit(1)
-      .executeTakeFirst();
-    if (!next || next.office_symbol === null) break;
-    out.push(next.office_symbol);
-    cursor = next.office_symbol;
-    if (Number.isFinite(maxPieces)) {
-      const n = await db.selectFrom('notice_pieces').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', roundId).where('office_symbol', '=', cursor).executeTakeFirstOrThrow();
-      pieces += Number(n.n);
-    }
+/** Tallies of some offices of a round (inside the caller's transaction). */
+export async function talliesOf(db: Db, roundId: string, offices: readonly string[]): Promise<Map<string, NoticeOfficeTalliesTable>> {
+  const out = new Map<string, NoticeOfficeTalliesTable>();
+  for (let i = 0; i < offices.length; i += 500) {
+    const rows = await db.selectFrom('notice_office_tallies').selectAll().where('round_id', '=', roundId).where('office_symbol', 'in', offices.slice(i, i + 500)).execute();
+    for (const r of rows) out.set(r.office_symbol, r);
   }
   return out;
 }
 
-/** Unboxed employer pieces of some offices, by office then id, with the office data of each piece's member. */
-export async function unboxedPiecesOf(db: Db, roundId: string, offices: readonly string[]) {
-  return db
-    .selectFrom('notice_pieces as p')
-    .leftJoin('member_employers as e', 'e.membership_id', 'p.membership_id')
-    .select(['p.id', 'p.office_symbol', 'p.prefecture', 'p.weight_mg', 'e.office_name', 'e.office_address', 'e.office_postal_code', 'e.updated_at'])
-    .where('p.round_id', '=', roundId)
-    .where('p.route', '=', 'employer')
-    .where('p.box_id', 'is', null)
-    .where('p.office_symbol', 'in', offices as string[])
-    .orderBy('p.office_symbol')
-    .orderBy('p.id')
-    .execute();
-}
-
-export async function boxWholeOffice(db: Db, roundId: string, office: string, boxId: string): Promise<void> {
-  await db.updateTable('notice_pieces').set({ box_id: boxId }).where('round_id', '=', roundId).where('office_symbol', '=', office).where('route', '=', 'employer').where('box_id', 'is', null).execute();
-}
-
-export async function boxPieces(db: Db, pieceIds: readonly string[], boxId: string): Promise<void> {
-  for (let i = 0; i < pieceIds.length; i += 500) {
-    await db.updateTable('notice_pieces').set({ box_id: boxId }).where('id', 'in', pieceIds.slice(i, i + 500)).execute();
+/** Replaces the tallies of some offices (delete, then one multi-row insert). */
+export async function saveTallies(db: Db, roundId: string, rows: readonly NoticeOfficeTalliesTable[]): Promise<void> {
+  const symbols = rows.map((r) => r.office_symbol);
+  for (let i = 0; i < symbols.length; i += 500) {
+    await db.deleteFrom('notice_office_tallies').where('round_id', '=', roundId).where('office_symbol', 'in', symbols.slice(i, i + 500)).execute();
   }
+  await insertMany(db, 'notice_office_tallies', rows);
+}
+
+/** The next tallies of a round after office `after`, in office symbol order. */
+export async function talliesAfter(db: Db, roundId: string, after: string | null, limit: number): Promise<NoticeOfficeTalliesTable[]> {
+  return db.selectFrom('notice_office_tallies').selectAll().where('round_id', '=', roundId).where('office_symbol', '>', after ?? '').orderBy('office_symbol').limit(limit).execute();
+}
+
+export async function countTallies(db: Db, roundId: string): Promise<number> {
+  return Number((await db.selectFrom('notice_office_tallies').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', roundId).executeTakeFirstOrThrow()).n);
 }
 
 // Counts and exports
@@ -302,7 +295,21 @@ export async function piecesOfRound(db: Db, roundId: string) {
   return db
     .selectFrom('notice_pieces as p')
     .innerJoin('memberships as m', 'm.id', 'p.membership_id')
-    .leftJoin('notice_boxes as b', 'b.id', 'p.box_id')
+    // A box holds a range of its office's ranks (0006c); rounds planned before that set box_id.
+    .leftJoin('notice_boxes as b', (join) =>
+      join.on((eb) =>
+        eb.or([
+          eb('b.id', '=', eb.ref('p.box_id')),
+          eb.and([
+            eb('p.box_id', 'is', null),
+            eb('b.round_id', '=', eb.ref('p.round_id')),
+            eb('b.office_symbol', '=', eb.ref('p.office_symbol')),
+            eb('p.office_seq', '>=', eb.ref('b.first_seq')),
+            eb('p.office_seq', '<=', eb.ref('b.last_seq')),
+          ]),
+        ]),
+      ),
+    )
     .leftJoin('notice_resends as r', 'r.piece_id', 'p.id')
     .select([
       'p.tracking_number', 'p.route', 'p.reason', 'p.office_symbol', 'b.tracking_number as box_tracking_number', 'p.prefecture', 'm.symbol', 'm.number', 'm.branch',

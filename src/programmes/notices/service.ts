@@ -250,6 +250,7 @@ export class NoticeService {
           const members = await repo.roundMembersChunk(trx, { ...filter, after, limit: chunkSize });
           if (members.length === 0) return undefined;
           const rows = await this.pieceRows(trx, r, members);
+          await this.rankPieces(trx, r.id, rows, members);
           await repo.insertPieces(trx, rows);
           const last = members[members.length - 1].id;
           await jobs.advanceJob(trx, job.id, `p:${last}`, members.length, rows.length);
@@ -265,23 +266,20 @@ export class NoticeService {
       cursor = 'b:';
     }
 
-    // Phase 2: boxes, a chunk of offices at a time.
-    const offices = Number(
-      (
-        await this.db.selectFrom('notice_pieces').select((eb) => eb.fn.count<number>('office_symbol').distinct().as('n')).where('round_id', '=', r.id).where('route', '=', 'employer').executeTakeFirstOrThrow()
-      ).n,
-    );
+    // Phase 2: boxes, a chunk of offices at a time, from the tallies: a box is a range of its
+    // office's ranks, so no piece row is rewritten. Boxes and the cursor commit together.
+    const offices = await repo.countTallies(this.db, r.id);
     let afterOffice = cursor.length > 2 ? cursor.slice(2) : null;
     let officesDone = Number((await this.db.selectFrom('notice_boxes').select((eb) => eb.fn.count<number>('office_symbol').distinct().as('n')).where('round_id', '=', r.id).executeTakeFirstOrThrow()).n);
     const officeChunk = Math.max(1, Math.floor(chunkSize / 10));
     for (;;) {
       const step = await this.db.transaction().execute(async (trx) => {
-        const symbols = await repo.officesToBox(trx, r.id, afterOffice, officeChunk, chunkSize * 4);
-        if (symbols.length === 0) return undefined;
-        await this.boxOffices(trx, r, symbols);
-        const last = symbols[symbols.length - 1];
+        const tallies = await repo.talliesAfter(trx, r.id, afterOffice, officeChunk);
+        if (tallies.length === 0) return undefined;
+        await this.boxOffices(trx, r, tallies);
+        const last = tallies[tallies.length - 1].office_symbol;
         await jobs.advanceJob(trx, job.id, `b:${last}`, 0, 0);
-        return { last, offices: symbols.length };
+        return { last, offices: tallies.length };
       });
       if (!step) break;
       afterOffice = step.last;
@@ -328,6 +326,7 @@ export class NoticeService {
         reason,
         office_symbol: route === 'employer' ? m.office_symbol : null,
         box_id: null,
+        office_seq: null,
         prefecture: prefectureOfAddress(route === 'employer' ? (m.office_address ?? '') : p.address),
         name: p.name,
         postal_code: p.postal_code,
@@ -338,45 +337,52 @@ export class NoticeService {
     });
   }
 
-  /** Packs the unboxed pieces of some offices into boxes (inside the caller's transaction). */
-  private async boxOffices(trx: Db, r: repo.NoticeRoundsTable, symbols: readonly string[]): Promise<void> {
-    const rows = await repo.unboxedPiecesOf(trx, r.id, symbols);
-    const byOffice = new Map<string, typeof rows>();
-    for (const p of rows) {
-      const list = byOffice.get(p.office_symbol!);
-      if (list) list.push(p);
-      else byOffice.set(p.office_symbol!, [p]);
+  /**
+   * Gives each employer piece of a chunk its rank within its office (after the pieces of earlier
+   * chunks) and moves the offices' tallies on, inside the chunk's transaction: a resumed run starts
+   * from the tallies committed with the last chunk. An office's data is that of its most recently
+   * updated member (the first such in membership id order).
+   */
+  private async rankPieces(trx: Db, roundId: string, rows: repo.NoticePiecesTable[], members: Awaited<ReturnType<typeof repo.roundMembersChunk>>): Promise<void> {
+    const employerRows = rows.filter((x) => x.route === 'employer');
+    if (employerRows.length === 0) return;
+    const byId = new Map(members.map((m) => [m.id, m]));
+    const symbols = [...new Set(employerRows.map((x) => x.office_symbol!))];
+    const tallies = await repo.talliesOf(trx, roundId, symbols);
+    for (const piece of employerRows) {
+      const m = byId.get(piece.membership_id)!;
+      const symbol = piece.office_symbol!;
+      let t = tallies.get(symbol);
+      if (!t) {
+        t = { round_id: roundId, office_symbol: symbol, pieces: 0, office_name: m.office_name ?? '', office_address: m.office_address ?? '', office_postal_code: m.office_postal_code ?? null, prefecture: piece.prefecture, updated_at: m.updated_at ?? '' };
+        tallies.set(symbol, t);
+      } else if ((m.updated_at ?? '') > t.updated_at) {
+        Object.assign(t, { office_name: m.office_name ?? '', office_address: m.office_address ?? '', office_postal_code: m.office_postal_code ?? null, prefecture: piece.prefecture, updated_at: m.updated_at ?? '' });
+      }
+      t.pieces = Number(t.pieces) + 1;
+      piece.office_seq = t.pieces;
     }
-    const plans: { symbol: string; list: typeof rows; boxes: ReturnType<typeof packBoxes> }[] = [];
-    let boxCount = 0;
-    for (const [symbol, list] of byOffice) {
-      const boxes = packBoxes(list.length, r.piece_weight_mg, { tareMg: r.box_tare_mg });
-      plans.push({ symbol, list, boxes });
-      boxCount += boxes.length;
-    }
+    await repo.saveTallies(trx, roundId, symbols.map((x) => tallies.get(x)!));
+  }
+
+  /** Packs the pieces of some offices into boxes, each a range of office ranks (inside the caller's transaction). */
+  private async boxOffices(trx: Db, r: repo.NoticeRoundsTable, tallies: readonly repo.NoticeOfficeTalliesTable[]): Promise<void> {
+    const plans = tallies.map((t) => ({ t, boxes: packBoxes(Number(t.pieces), r.piece_weight_mg, { tareMg: r.box_tare_mg }) }));
+    const boxCount = plans.reduce((n, p) => n + p.boxes.length, 0);
     if (boxCount === 0) return;
     let serial = await repo.reserveTracking(trx, boxCount);
     const boxRows: repo.NoticeBoxesTable[] = [];
-    const assignments: { boxId: string; whole: string | null; ids: string[] }[] = [];
-    for (const { symbol, list, boxes } of plans) {
-      // The office's data as most recently recorded on any of its members.
-      const office = list.reduce((a, b) => ((b.updated_at ?? '') > (a.updated_at ?? '') ? b : a));
-      let offset = 0;
+    for (const { t, boxes } of plans) {
+      let first = 1;
       boxes.forEach((b, i) => {
-        const id = newId();
         boxRows.push({
-          id, round_id: r.id, office_symbol: symbol, office_name: office.office_name ?? '', office_address: office.office_address ?? '', office_postal_code: office.office_postal_code ?? null,
-          prefecture: office.prefecture, seq: i + 1, of_boxes: boxes.length, pieces: b.pieces, weight_mg: b.weightMg, tracking_number: trackingNumber(serial++),
+          id: newId(), round_id: r.id, office_symbol: t.office_symbol, office_name: t.office_name, office_address: t.office_address, office_postal_code: t.office_postal_code ?? null,
+          prefecture: t.prefecture, seq: i + 1, of_boxes: boxes.length, pieces: b.pieces, weight_mg: b.weightMg, tracking_number: trackingNumber(serial++), first_seq: first, last_seq: first + b.pieces - 1,
         });
-        assignments.push({ boxId: id, whole: boxes.length === 1 ? symbol : null, ids: boxes.length === 1 ? [] : list.slice(offset, offset + b.pieces).map((p) => p.id) });
-        offset += b.pieces;
+        first += b.pieces;
       });
     }
     await repo.insertBoxes(trx, boxRows);
-    for (const a of assignments) {
-      if (a.whole !== null) await repo.boxWholeOffice(trx, r.id, a.whole, a.boxId);
-      else await repo.boxPieces(trx, a.ids, a.boxId);
-    }
   }
 
   private async roundOf(insurerNumber: string, roundId: string): Promise<repo.NoticeRoundsTable> {

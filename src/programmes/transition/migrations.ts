@@ -142,5 +142,29 @@ export function transitionMigrations(t: Types): Record<string, Migration> {
           .execute();
       },
     },
+    // Boxes as ranges: a piece gets its rank within its office (office_seq, counted while the pieces
+    // are written) and a box the first and last rank it holds, so boxing no longer rewrites a column
+    // on every piece. Per-office tallies, kept with each chunk of pieces, feed the boxes phase.
+    '0006c_notices_boxes': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('notice_pieces').addColumn('office_seq', 'integer').execute();
+        await db.schema.alterTable('notice_boxes').addColumn('first_seq', 'integer').execute();
+        await db.schema.alterTable('notice_boxes').addColumn('last_seq', 'integer').execute();
+        await db.schema
+          .createTable('notice_office_tallies')
+          .addColumn('round_id', 'text', (c) => c.notNull().references('notice_rounds.id'))
+          .addColumn('office_symbol', 'text', (c) => c.notNull())
+          .addColumn('pieces', 'integer', (c) => c.notNull())
+          .addColumn('office_name', 'text', (c) => c.notNull())
+          .addColumn('office_address', 'text', (c) => c.notNull())
+          .addColumn('office_postal_code', 'text')
+          .addColumn('prefecture', 'text', (c) => c.notNull())
+          .addColumn('updated_at', t.instant, (c) => c.notNull())
+          .addPrimaryKeyConstraint('notice_office_tallies_pk', ['round_id', 'office_symbol'])
+          .execute();
+        // Boxing walks the tallies now; the pieces' office index only slowed the million inserts.
+        await db.schema.dropIndex('notice_pieces_round_office').execute();
+      },
+    },
   };
 }
