@@ -34,6 +34,7 @@ import { openDatabase } from '../src/platform/db.ts';
 import { migrateToLatest } from '../src/migrations/index.ts';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { SimulatedCard, fetchTransport } from '../src/reader/simulator.ts';
+import { withMyNumberCheckDigit } from '../src/registry/rules.ts';
 
 import { api, startServer } from '../test/support/server-process.ts';
 
@@ -50,12 +51,7 @@ const dbFile = join(dir, 'bench.db');
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
-function myNumberFor(first11: string): string {
-  let sum = 0;
-  for (let n = 1; n <= 11; n++) sum += Number(first11[11 - n]) * (n <= 6 ? n + 1 : n - 5);
-  const r = sum % 11;
-  return `${first11}${r <= 1 ? 0 : 11 - r}`;
-}
+const myNumberFor = withMyNumberCheckDigit;
 
 interface Holder {
   myNumber: string;

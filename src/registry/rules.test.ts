@@ -7,6 +7,7 @@ import {
   elderlyFrom,
   isPreschool,
   isValidMyNumber,
+  withMyNumberCheckDigit,
   makeFacilityCode,
   mod10w21CheckDigit,
   prefectureName,
@@ -176,6 +177,12 @@ describe('isValidMyNumber', () => {
   //   → 2+0+36+40+42+42+10+12+12+10+6 = 212; 212 mod 11 = 3; check = 11 − 3 = 8.
   it('accepts 123456789018, whose check digit computes to 8', () => {
     expect(isValidMyNumber('123456789018')).toBe(true);
+  });
+
+  it('completes 11 digits with the same check digit (withMyNumberCheckDigit)', () => {
+    expect(withMyNumberCheckDigit('12345678901')).toBe('123456789018');
+    expect(withMyNumberCheckDigit('00000000006')).toBe('000000000060');
+    expect(() => withMyNumberCheckDigit('1234567890')).toThrow('11 digits');
   });
 
   it('uses 0 as check digit when the remainder is 1', () => {

@@ -264,18 +264,27 @@ export interface NewMember extends MemberAttributes {
   personId?: string;
 }
 
-/** The individual (My Number) number's check digit, as set by 総務省令第85号 第5条. */
-export function isValidMyNumber(value: unknown): value is string {
-  if (typeof value !== 'string' || !/^\d{12}$/.test(value)) return false;
+/** The individual (My Number) number's check digit over its first 11 digits (総務省令第85号 第5条). */
+function myNumberCheckDigit(first11: string): number {
   let sum = 0;
   for (let n = 1; n <= 11; n++) {
-    const p = value.charCodeAt(11 - n) - 48;
+    const p = first11.charCodeAt(11 - n) - 48;
     const q = n <= 6 ? n + 1 : n - 5;
     sum += p * q;
   }
   const r = sum % 11;
-  const check = r <= 1 ? 0 : 11 - r;
-  return check === value.charCodeAt(11) - 48;
+  return r <= 1 ? 0 : 11 - r;
+}
+
+export function isValidMyNumber(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{12}$/.test(value)) return false;
+  return myNumberCheckDigit(value) === value.charCodeAt(11) - 48;
+}
+
+/** A valid 12-digit My Number from 11 digits (test data, the seeder and benchmarks). */
+export function withMyNumberCheckDigit(first11: string): string {
+  if (!/^\d{11}$/.test(first11)) throw new Error(`withMyNumberCheckDigit: 11 digits expected, got ${JSON.stringify(first11)}`);
+  return `${first11}${myNumberCheckDigit(first11)}`;
 }
 
 /** Validates a new member's whole body; returns every problem, not just the first. */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
 import { buildApp } from '../../src/app/build-app.ts';
-import { makeFacilityCode, withInsurerCheckDigit, type FacilityType, type InsurerKind } from '../../src/registry/rules.ts';
+import { makeFacilityCode, withInsurerCheckDigit, withMyNumberCheckDigit, type FacilityType, type InsurerKind } from '../../src/registry/rules.ts';
 import { createTestContext, TEST_ADMIN_TOKEN, type StoreKind, type TestContext } from './stores.ts';
 
 export type Headers = { authorization: string };
@@ -198,13 +198,8 @@ export async function countMemberships(ctx: TestContext, insurerNumber: string):
   return Number(r.n);
 }
 
-/** A valid 12-digit My Number for 11 given digits (check digit per 総務省令第85号 第5条). */
-export function myNumberFor(first11: string): string {
-  let sum = 0;
-  for (let n = 1; n <= 11; n++) sum += Number(first11[11 - n]) * (n <= 6 ? n + 1 : n - 5);
-  const r = sum % 11;
-  return `${first11}${r <= 1 ? 0 : 11 - r}`;
-}
+/** A valid 12-digit My Number for 11 given digits. */
+export const myNumberFor = withMyNumberCheckDigit;
 
 /** A credential for a staff member of a facility with the given role (doctor, pharmacist, …). */
 export async function staffCredential(app: FastifyInstance, facility: { code: string }, role: string): Promise<Issued> {
