@@ -27,6 +27,10 @@ try {
 }
 rmSync(dir, { recursive: true, force: true });
 if (suitesFailed > 0) console.log(`${suitesFailed} test file(s) failed to run`);
-const total = failed + suitesFailed;
+// Vitest also fails a run for errors outside any test (an unhandled rejection, an 'error' event
+// nobody listened to): count that as a failure so the closing line agrees with the exit status.
+const outsideTests = run.status !== 0 && failed + suitesFailed === 0 ? 1 : 0;
+if (outsideTests) console.log('vitest reported errors outside the tests (see "Unhandled Errors" above)');
+const total = failed + suitesFailed + outsideTests;
 console.log(`${passed} passed, ${total} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(total > 0 || run.status !== 0 || passed === 0 ? 1 : 0);

@@ -186,6 +186,12 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     setPgTypeParsers();
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // An idle connection the server drops (restart, failover, pg_terminate_backend) is reported on the
+    // pool; unheard, that event would crash the process. The pool discards the client and the next
+    // query opens a fresh connection, so a line on stderr is all it needs.
+    pool.on('error', (e: Error & { code?: string }) => {
+      process.stderr.write(`onshi: an idle PostgreSQL connection was closed by the server (${e.code ?? e.message}); the pool replaces it\n`);
+    });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', description: describeDatabaseUrl(url), close: () => db.destroy() };
   }
