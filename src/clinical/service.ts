@@ -8,6 +8,7 @@ import type { Database, Db } from '../platform/db.ts';
 import type { FacilityRole } from '../platform/auth.ts';
 import { newId } from '../platform/ids.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
+import { RowRejections } from '../platform/rejections.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { isNonEmptyText, validateCardNumbers, validateInsurerNumber } from '../registry/rules.ts';
 import type { ImportRow } from '../registry/import.ts';
@@ -158,8 +159,7 @@ export class ClinicalService {
     const started = performance.now();
     const maxReported = options.maxReported ?? 1000;
     const today = this.today();
-    const rejected: { line: number; errors: FieldError[] }[] = [];
-    let rejectedRows = 0;
+    const rejections = new RowRejections(maxReported);
     let count = 0;
     let loaded = 0;
     // A feed names the same member many times: resolve each card once.
@@ -183,17 +183,16 @@ export class ClinicalService {
         count++;
         const result = parseError ? { errors: [parseError] } : await handle(trx, row, today, resolve);
         if ('errors' in result) {
-          rejectedRows++;
-          if (rejected.length < maxReported) rejected.push({ line, errors: result.errors });
+          rejections.reject(line, result.errors);
           continue;
         }
-        if (rejectedRows > 0) continue; // the feed will be rolled back: stop writing, keep validating
+        if (rejections.any) continue; // the feed will be rolled back: stop writing, keep validating
         if ('medication' in result) medications.push(result.medication);
         else checkups.push(result.checkup);
         if (medications.length + checkups.length >= 2000) await flush();
       }
       if (count === 0) throw new OnshiError('ONSHI_IMPORT_EMPTY');
-      if (rejectedRows > 0) throw new OnshiError('ONSHI_IMPORT_REJECTED', { rows: count, rejectedRows, errors: rejected, errorsTruncated: rejectedRows > rejected.length });
+      rejections.throwIfAny(count);
       await flush();
     });
     return { rows: count, loaded, seconds: Math.round(performance.now() - started) / 1000 };

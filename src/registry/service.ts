@@ -6,6 +6,7 @@ import { newId } from '../platform/ids.ts';
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
 import { nowIso } from '../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
+import { RowRejections } from '../platform/rejections.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { periodForDate } from '../confirmation/rules.ts';
 import * as repo from './repository.ts';
@@ -382,12 +383,8 @@ export class RegistryService {
     const batchSize = options.batchSize ?? 2000;
     const started = performance.now();
     const counts = { rows: 0, added: 0, changed: 0, terminated: 0 };
-    const rejected: { line: number; errors: FieldError[] }[] = [];
-    let rejectedRows = 0;
-    const reject = (line: number, errors: FieldError[]) => {
-      rejectedRows++;
-      if (rejected.length < maxReported) rejected.push({ line, errors });
-    };
+    const rejections = new RowRejections(maxReported);
+    const reject = (line: number, errors: FieldError[]) => rejections.reject(line, errors);
     const run = async (trx: Db) => {
       let adds: { line: number; row: Record<string, unknown> }[] = [];
       const flushAdds = async () => {
@@ -459,9 +456,7 @@ export class RegistryService {
       }
       await flushAdds();
       if (counts.rows === 0) throw new OnshiError('ONSHI_IMPORT_EMPTY');
-      if (rejectedRows > 0) {
-        throw new OnshiError('ONSHI_IMPORT_REJECTED', { rows: counts.rows, rejectedRows, errors: rejected, errorsTruncated: rejectedRows > rejected.length });
-      }
+      rejections.throwIfAny(counts.rows);
     };
     await this.inTransaction(run);
     return { ...counts, seconds: Math.round(performance.now() - started) / 1000 };

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import './tables.ts';
 import { nowIso, type Database, type Db, type Dialect } from '../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
+import { RowRejections } from '../platform/rejections.ts';
 import { isPrefectureCode, prefectureName, prefectures, validateFacility } from '../registry/rules.ts';
 import type { ImportRow } from '../registry/import.ts';
 import * as repo from './repository.ts';
@@ -133,14 +134,10 @@ export class StatisticsService {
     const maxReported = options.maxReported ?? 1000;
     const batchSize = options.batchSize ?? 5000;
     const started = performance.now();
-    const rejected: { line: number; errors: FieldError[] }[] = [];
-    let rejectedRows = 0;
+    const rejections = new RowRejections(maxReported);
+    const reject = (line: number, errors: FieldError[]) => rejections.reject(line, errors);
     let count = 0;
     let written = 0;
-    const reject = (line: number, errors: FieldError[]) => {
-      rejectedRows++;
-      if (rejected.length < maxReported) rejected.push({ line, errors });
-    };
     const seen = new Set<string>();
     await this.db.transaction().execute(async (trx) => {
       let batch: { line: number; row: { facility_code: string; month: string; confirmations: number; card_uses: number; card_users: number; claims: number | null } }[] = [];
@@ -152,7 +149,7 @@ export class StatisticsService {
           if (!known.has(b.row.facility_code)) reject(b.line, [fieldError('facility_code', 'not_allowed', 'no such facility')]);
           else good.push(b.row);
         }
-        if (rejectedRows === 0) {
+        if (!rejections.any) {
           await repo.upsertAggregates(trx, good);
           written += good.length;
         }
@@ -203,7 +200,7 @@ export class StatisticsService {
       }
       await flush();
       if (count === 0) throw new OnshiError('ONSHI_IMPORT_EMPTY');
-      if (rejectedRows > 0) throw new OnshiError('ONSHI_IMPORT_REJECTED', { rows: count, rejectedRows, errors: rejected, errorsTruncated: rejectedRows > rejected.length });
+      rejections.throwIfAny(count);
     });
     return { rows: count, written, seconds: Math.round(performance.now() - started) / 1000 };
   }
@@ -213,8 +210,7 @@ export class StatisticsService {
     const maxReported = options.maxReported ?? 1000;
     const batchSize = options.batchSize ?? 5000;
     const started = performance.now();
-    const rejected: { line: number; errors: FieldError[] }[] = [];
-    let rejectedRows = 0;
+    const rejections = new RowRejections(maxReported);
     let count = 0;
     let written = 0;
     const seen = new Set<string>();
@@ -222,7 +218,7 @@ export class StatisticsService {
     await this.db.transaction().execute(async (trx: Db) => {
       let batch: { code: string; name: string; type: string; prefecture: string; created_at: string }[] = [];
       const flush = async () => {
-        if (batch.length && rejectedRows === 0) {
+        if (batch.length && !rejections.any) {
           await repo.upsertFacilities(trx, batch);
           written += batch.length;
         }
@@ -232,15 +228,13 @@ export class StatisticsService {
       for await (const { line, row, parseError } of rows) {
         count++;
         if (parseError) {
-          rejectedRows++;
-          if (rejected.length < maxReported) rejected.push({ line, errors: [parseError] });
+          rejections.reject(line, [parseError]);
           continue;
         }
         const errors = validateFacility({ code: row.code, name: row.name, type: row.type });
         if (errors.length === 0 && seen.has(row.code as string)) errors.push(fieldError('code', 'duplicate', 'this code appears twice'));
         if (errors.length) {
-          rejectedRows++;
-          if (rejected.length < maxReported) rejected.push({ line, errors });
+          rejections.reject(line, errors);
           continue;
         }
         const code = row.code as string;
@@ -250,7 +244,7 @@ export class StatisticsService {
       }
       await flush();
       if (count === 0) throw new OnshiError('ONSHI_IMPORT_EMPTY');
-      if (rejectedRows > 0) throw new OnshiError('ONSHI_IMPORT_REJECTED', { rows: count, rejectedRows, errors: rejected, errorsTruncated: rejectedRows > rejected.length });
+      rejections.throwIfAny(count);
     });
     return { rows: count, written, seconds: Math.round(performance.now() - started) / 1000 };
   }

@@ -10,7 +10,7 @@ describe.skipIf(!storeKinds.includes('postgres'))('PostgreSQL pool (postgres)', 
   it('survives the server terminating its idle connections', async () => {
     const store = await createStore('postgres');
     const database = openDatabase(store.url);
-    const admin = new pg.Client({ connectionString: postgresAdminUrl });
+    const admin = new pg.Client({ connectionString: postgresAdminUrl ?? undefined });
     await admin.connect();
     try {
       await database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute(); // leaves an idle client
