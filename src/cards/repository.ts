@@ -3,7 +3,7 @@
 
 import { sql } from 'kysely';
 import type { Db } from '../platform/db.ts';
-import { runStatement } from '../platform/db.ts';
+import { runRead, runStatement } from '../platform/db.ts';
 import { MAX_PIN_TRIES } from './rules.ts';
 
 export interface CardsTable {
@@ -43,7 +43,7 @@ export async function insertCard(db: Db, row: CardsTable): Promise<void> {
 }
 
 export async function findCard(db: Db, serial: string): Promise<CardsTable | undefined> {
-  const [row] = await runStatement<CardsTable>(db, 'cards.bySerial', (d) => d.selectFrom('cards').selectAll().where('serial', '=', ''), [serial]);
+  const [row] = await runRead<CardsTable>(db, 'cards.bySerial', (d) => d.selectFrom('cards').selectAll().where('serial', '=', ''), [serial]);
   return row;
 }
 

@@ -1,7 +1,7 @@
 // Confirmation storage: the card-number lookup (hot path) and usage events.
 
 import type { Db, UsageEventsTable } from '../platform/db.ts';
-import { insertMany, runStatement } from '../platform/db.ts';
+import { insertMany, runRead } from '../platform/db.ts';
 import { periodForDate, type Candidate } from './rules.ts';
 import { toPeriod } from '../registry/repository.ts';
 
@@ -101,14 +101,14 @@ function toCandidates(rows: CandidateRow[], asOf: string): Candidate[] {
 export async function findCandidates(db: Db, key: CardKey, asOf: string): Promise<Candidate[]> {
   const rows =
     key.branch !== ''
-      ? await runStatement<CandidateRow>(db, 'confirmation.candidates+branch', (d) => cardNumberQuery(d, true), [key.insurerNumber, key.symbol, key.number, key.branch])
-      : await runStatement<CandidateRow>(db, 'confirmation.candidates', (d) => cardNumberQuery(d, false), [key.insurerNumber, key.symbol, key.number]);
+      ? await runRead<CandidateRow>(db, 'confirmation.candidates+branch', (d) => cardNumberQuery(d, true), [key.insurerNumber, key.symbol, key.number, key.branch])
+      : await runRead<CandidateRow>(db, 'confirmation.candidates', (d) => cardNumberQuery(d, false), [key.insurerNumber, key.symbol, key.number]);
   return toCandidates(rows, asOf);
 }
 
 /** Every membership of a person (memberships_person index): the My Number card path. */
 export async function candidatesOfPerson(db: Db, personId: string, asOf: string): Promise<Candidate[]> {
-  const rows = await runStatement<CandidateRow>(db, 'confirmation.personCandidates', (d) => candidateRows(d).where('m.person_id', '=', ''), [personId]);
+  const rows = await runRead<CandidateRow>(db, 'confirmation.personCandidates', (d) => candidateRows(d).where('m.person_id', '=', ''), [personId]);
   return toCandidates(rows, asOf);
 }
 

@@ -8,10 +8,10 @@
 // not at all, and the answer leaves after that commit.
 
 import type { Kysely } from 'kysely';
-import { insertMany, type Database } from '../platform/db.ts';
+import { insertRowsAtOnce, type Database } from '../platform/db.ts';
 import type { ConsentsTable } from '../clinical/tables.ts';
 import type { AccessLogRow } from '../audit/rows.ts';
-import { insertUsageEvents, type NewUsageEvent } from './repository.ts';
+import type { NewUsageEvent } from './repository.ts';
 
 /** Rows committed in the same transaction as the event. */
 export interface EventRows {
@@ -87,11 +87,7 @@ export class UsageRecorder {
       if (p.rows?.accessLog) accessLog.push(...p.rows.accessLog);
     }
     // One multi-row INSERT per table (or a few, for a large batch) inside one transaction.
-    await this.db.transaction().execute(async (trx) => {
-      await insertUsageEvents(trx, batch.map((p) => p.event));
-      await insertMany(trx, 'consents', consents);
-      await insertMany(trx, 'access_log', accessLog);
-    });
+    await insertRowsAtOnce(this.db, { usage_events: batch.map((p) => p.event), consents, access_log: accessLog });
   }
 
   private settled(batch: readonly Pending[]): void {

@@ -4,7 +4,7 @@
 
 import { newId } from '../platform/ids.ts';
 import type { Db } from '../platform/db.ts';
-import { nowIso, runStatement } from '../platform/db.ts';
+import { nowIso, runRead } from '../platform/db.ts';
 
 interface AuthRow {
   id: string;
@@ -41,10 +41,22 @@ export interface IssueInput {
   label?: unknown;
 }
 
+/**
+ * How long an authenticated credential is remembered (by token hash) before it is read again. A
+ * revocation through this process (API) takes effect at once; one made by another process (the CLI
+ * on the same database, another server) within this time.
+ */
+export const CREDENTIAL_CACHE_MS = 2000;
+const CREDENTIAL_CACHE_SIZE = 10_000;
+
 export class CredentialService {
+  /** token hash → the credential row and when it was read (every request authenticates). */
+  private readonly recent = new Map<string, { row: AuthRow | undefined; readAt: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
+    private readonly cacheMs = CREDENTIAL_CACHE_MS,
   ) {}
 
   /**
@@ -114,24 +126,37 @@ export class CredentialService {
   async revoke(id: string): Promise<CredentialView> {
     const existing = await this.get(id);
     if (existing.revokedAt === null) await this.db.updateTable('credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
+    this.recent.clear();
     return this.get(id);
   }
 
   /** The principal behind a bearer token, or undefined for an unknown or revoked one. */
   async authenticate(token: string): Promise<Principal | undefined> {
-    // Every request authenticates: a statement compiled once, one indexed lookup by hash.
-    const [r] = await runStatement<AuthRow>(
-      this.db,
-      'credentials.authenticate',
-      (db) => db.selectFrom('credentials').select(['id', 'kind', 'role', 'facility_code', 'insurer_number', 'revoked_at', 'person_id', 'expires_at']).where('token_hash', '=', ''),
-      [hashToken(token)],
-    );
+    const r = await this.credentialRow(hashToken(token));
     if (!r || r.revoked_at !== null) return undefined;
     if (r.expires_at !== null && r.expires_at <= this.clock().toISOString()) return undefined;
     if (r.kind === 'patient') return { kind: 'patient', credentialId: r.id, role: 'patient', personId: r.person_id! };
     if (r.kind === 'facility') return { kind: 'facility', credentialId: r.id, role: r.role as FacilityRole, facilityCode: r.facility_code! };
     if (r.kind === 'insurer') return { kind: 'insurer', credentialId: r.id, role: 'insurer', insurerNumber: r.insurer_number! };
     return { kind: 'admin', credentialId: r.id, role: 'admin' };
+  }
+
+  /** Every request authenticates: a short-lived memory of recent tokens, else one indexed lookup by hash. */
+  private async credentialRow(hash: string): Promise<AuthRow | undefined> {
+    const now = Date.now();
+    const known = this.recent.get(hash);
+    if (known && now - known.readAt < this.cacheMs) return known.row;
+    const [row] = await runRead<AuthRow>(
+      this.db,
+      'credentials.authenticate',
+      (db) => db.selectFrom('credentials').select(['id', 'kind', 'role', 'facility_code', 'insurer_number', 'revoked_at', 'person_id', 'expires_at']).where('token_hash', '=', ''),
+      [hash],
+    );
+    if (this.cacheMs > 0) {
+      if (this.recent.size >= CREDENTIAL_CACHE_SIZE) this.recent.clear();
+      this.recent.set(hash, { row, readAt: now });
+    }
+    return row;
   }
 
   /** Makes the configured bootstrap token an administrator credential (replacing an earlier one). */
@@ -141,6 +166,7 @@ export class CredentialService {
     const existing = await this.db.selectFrom('credentials').select(['id', 'token_hash', 'revoked_at']).where('id', '=', BOOTSTRAP_ADMIN_ID).executeTakeFirst();
     if (existing?.token_hash === hash && existing.revoked_at === null) return;
     if (existing) await this.db.deleteFrom('credentials').where('id', '=', BOOTSTRAP_ADMIN_ID).execute();
+    this.recent.clear();
     await this.db
       .insertInto('credentials')
       .values({ id: BOOTSTRAP_ADMIN_ID, token_hash: hash, kind: 'admin', facility_code: null, insurer_number: null, role: 'admin', label: 'ONSHI_ADMIN_TOKEN', created_at: nowIso(), revoked_at: null, person_id: null, expires_at: null })
