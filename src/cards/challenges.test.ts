@@ -16,6 +16,16 @@ describe('stateless challenges', () => {
     expect(mintChallenge(secret, 'reader', '1310000017', now).nonce).not.toBe(c.nonce);
   });
 
+  it('starts nonces with their issue time, so nonces issued together sort together, and keeps 144 random bits', () => {
+    const a = mintChallenge(secret, 'reader', '1310000017', now).nonce;
+    const b = mintChallenge(secret, 'reader', '1310000017', now).nonce;
+    const later = mintChallenge(secret, 'reader', '1310000017', new Date(now.getTime() + 1)).nonce;
+    expect(a.slice(0, 8)).toBe(b.slice(0, 8));
+    expect(Buffer.from(a, 'base64url').readUIntBE(0, 6)).toBe(now.getTime());
+    expect(Buffer.from(later, 'base64url').readUIntBE(0, 6)).toBe(now.getTime() + 1);
+    expect(a.slice(8)).not.toBe(b.slice(8));
+  });
+
   it('does not open another audience’s, another purpose’s or another secret’s challenge', () => {
     const c = mintChallenge(secret, 'reader', '1310000017', now);
     expect(openChallenge(secret, c.challengeId, 'reader', '1310000025')).toBeUndefined();
