@@ -83,8 +83,33 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     }
   });
   if (ctx.config.benchRoutes) {
-    // The benchmark's reference: the same server answering a fixed body of a confirmation's size.
-    const fixed = { result: 'valid', confirmationId: '00000000-0000-0000-0000-000000000000', asOf: '2024-11-25', member: { insurerNumber: '06139992', name: '見本　太郎' } };
+    // The benchmark's reference: the same server answering a fixed body of a confirmation's size
+    // (a valid answer with a whole eligibility record, as POST /v1/confirmations sends it).
+    const fixed = {
+      result: 'valid',
+      confirmationId: '0193a4c2-7f00-7000-8000-000000000000',
+      asOf: '2024-11-25',
+      member: {
+        insurerNumber: '06139992',
+        insurerName: '見本健康保険組合',
+        symbol: '1234',
+        number: '0056789',
+        branch: '00',
+        relationship: 'self',
+        name: '見本　太郎',
+        nameKana: 'ミホン　タロウ',
+        birthDate: '1980-04-01',
+        sex: 'male',
+        address: '東京都千代田区霞が関1-2-2',
+        postalCode: '100-8916',
+        qualifiedFrom: '2020-04-01',
+        lostOn: null,
+        copayRate: 30,
+        paperCardIssuedOn: '2020-04-01',
+        paperCardExpiresOn: null,
+        validFrom: '2020-04-01',
+      },
+    };
     app.post('/bench/fixed', { schema: { hide: true } }, async () => fixed);
   }
 
@@ -99,7 +124,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(itFundCalculatorRoutes);
   await app.register(statisticsRoutes, { statistics: ctx.statistics, auth });
   await app.register(programmeRoutes, { programmes: ctx.programmes, targets: ctx.targets, auth });
-  const interfaceService = new InterfaceService(ctx.confirmation, ctx.batch, undefined, (err) => app.log.error({ err }, 'interface request failed'));
+  const interfaceService = new InterfaceService(ctx.confirmation, ctx.batch, undefined, (err) => app.log.error({ err }, 'interface request failed'), ctx.database.db);
   await app.register(interfaceRoutes, { interfaceService, auth });
   await app.register(batchRoutes, { batch: ctx.batch, auth });
   await app.register(itFundRoutes, { itfund: ctx.itfund, auth });
