@@ -51,8 +51,11 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
-export async function createContext(config: Config, options: { clock?: () => Date; batch?: BatchOptions & { run?: boolean } } = {}): Promise<AppContext> {
-  const database = openDatabase(config.databaseUrl);
+export async function createContext(
+  config: Config,
+  options: { clock?: () => Date; batch?: BatchOptions & { run?: boolean }; backgroundCheckpoints?: boolean } = {},
+): Promise<AppContext> {
+  const database = openDatabase(config.databaseUrl, { backgroundCheckpoints: options.backgroundCheckpoints });
   try {
     await migrateToLatest(database.db, database.dialect);
     const linkSecret = await RegistryService.resolveLinkSecret(database.db, config.linkSecret);

@@ -7,7 +7,8 @@ import { createContext } from './context.ts';
 import { loadDemoDataIfEmpty } from './demo.ts';
 
 export async function serve(config: Config, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
-  const ctx = await createContext(config);
+  // The server checkpoints SQLite's log from a worker thread: commits (and so answers) never wait for it.
+  const ctx = await createContext(config, { backgroundCheckpoints: true });
   const demo = config.demoData ? await loadDemoDataIfEmpty(ctx) : undefined;
   const app = await buildApp(ctx);
   let closing = false;

@@ -3,6 +3,8 @@
 // instants ISO strings on both dialects (type parsers below make PostgreSQL answer that way).
 
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -153,6 +155,104 @@ function withStatementCache(raw: SQLite.Database, capacity = 256) {
   };
 }
 
+/** How often the background checkpointer copies the write-ahead log into the database file. */
+export const CHECKPOINT_INTERVAL_MS = 200;
+
+// The checkpointer's thread: its own connection, a PASSIVE checkpoint (never blocks readers or the
+// writer) at every interval. Pages rewritten many times between two checkpoints (index pages that
+// every commit touches) are copied once, and the fsync happens here, not in a commit.
+const checkpointerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path);
+db.pragma('busy_timeout = 5000');
+const timer = setInterval(() => {
+  try {
+    const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ frames: r.log, copied: r.checkpointed });
+  } catch (e) {
+    parentPort.postMessage({ error: String(e && e.message || e) });
+  }
+}, workerData.intervalMs);
+parentPort.on('message', (m) => {
+  if (m !== 'stop') return;
+  clearInterval(timer);
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  db.close();
+  parentPort.postMessage({ stopped: true });
+});
+`;
+
+/** Figures of the background checkpointer, for /health and tests. */
+export interface CheckpointerStats {
+  checkpoints: number;
+  /** Frames in the log and frames copied, at the last checkpoint. */
+  lastFrames: number;
+  lastCopied: number;
+  failures: number;
+}
+
+/**
+ * Moves checkpoints off the connection's thread: the connection's automatic checkpoint is turned
+ * off and a worker thread checkpoints every CHECKPOINT_INTERVAL_MS. If the worker fails or exits,
+ * the automatic checkpoint comes back, so the log can never grow without bound.
+ */
+function startCheckpointer(raw: SQLite.Database, path: string): { stats: CheckpointerStats; stop(): Promise<void> } {
+  const stats: CheckpointerStats = { checkpoints: 0, lastFrames: 0, lastCopied: 0, failures: 0 };
+  const worker = new Worker(checkpointerSource, {
+    eval: true,
+    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
+  raw.pragma('wal_autocheckpoint = 0');
+  let stopping = false;
+  const fallBack = () => {
+    if (raw.open) raw.pragma('wal_autocheckpoint = 1000');
+  };
+  worker.on('message', (m: { frames?: number; copied?: number; error?: string; stopped?: boolean }) => {
+    if (m.error !== undefined) {
+      stats.failures++;
+      return;
+    }
+    if (m.frames !== undefined) {
+      stats.checkpoints++;
+      stats.lastFrames = m.frames;
+      stats.lastCopied = m.copied ?? 0;
+    }
+  });
+  worker.on('error', (e) => {
+    stats.failures++;
+    process.stderr.write(`onshi: the background checkpointer failed (${e.message}); checkpoints run in commits again\n`);
+    fallBack();
+  });
+  worker.on('exit', () => {
+    if (!stopping) fallBack();
+  });
+  worker.unref();
+  checkpointerStats.set(raw, stats);
+  return {
+    stats,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      const exited = new Promise((ok) => worker.once('exit', ok));
+      const stopped = new Promise<void>((ok) => worker.on('message', (m: { stopped?: boolean }) => m.stopped && ok()));
+      worker.postMessage('stop');
+      await Promise.race([stopped, exited, new Promise((ok) => setTimeout(ok, 5000))]);
+      await worker.terminate();
+      await exited;
+      fallBack();
+    },
+  };
+}
+
+const checkpointerStats = new WeakMap<SQLite.Database, CheckpointerStats>();
+
+/** The background checkpointer's figures of a database opened with backgroundCheckpoints, else undefined. */
+export function checkpointStats(db: Kysely<Database>): CheckpointerStats | undefined {
+  const sqlite = connections.get(db);
+  return sqlite && checkpointerStats.get(sqlite.writer);
+}
+
 let pgParsersSet = false;
 function setPgTypeParsers() {
   if (pgParsersSet) return;
@@ -168,7 +268,17 @@ export function describeDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-export function openDatabase(url: string, options: { poolSize?: number } = {}): DatabaseHandle {
+export interface OpenOptions {
+  poolSize?: number;
+  /**
+   * SQLite: copy the write-ahead log into the database file from a worker thread (see
+   * startCheckpointer) instead of inside the commit that fills it. For the server: its commits then
+   * never wait for a checkpoint's writes and fsync.
+   */
+  backgroundCheckpoints?: boolean;
+}
+
+export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -197,12 +307,14 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
       reader.pragma('busy_timeout = 5000');
     }
     connections.set(db, { writer: raw, reader });
+    const checkpointer = options.backgroundCheckpoints && path !== ':memory:' ? startCheckpointer(raw, path) : undefined;
     return {
       db,
       dialect: 'sqlite',
       description: `sqlite:${path}`,
       close: async () => {
         connections.delete(db);
+        await checkpointer?.stop();
         reader?.close();
         await db.destroy();
       },
@@ -364,4 +476,35 @@ export async function runStatement<Row>(db: Db, key: string, build: (db: Db) => 
   }
   const result = await db.executeQuery<Row>(CompiledQuery.raw(text, parameters as unknown[]));
   return result.rows;
+}
+
+/** Statement texts of insertFlat, per dialect. */
+const flatInsertSqlCache = new WeakMap<DialectAdapter, Map<string, string>>();
+
+/**
+ * Inserts rows given as one flat array of values (row after row, each in `columns` order) in
+ * multi-row statements under `maxParameters`. For bulk writers that have the values already: no
+ * object per row, and the text of each (table, columns, row count) statement is compiled once.
+ */
+export async function insertFlat(db: Db, table: keyof Database & string, columns: readonly string[], values: readonly unknown[], maxParameters = 30_000): Promise<void> {
+  const width = columns.length;
+  const rows = values.length / width;
+  if (!Number.isInteger(rows)) throw new Error(`insertFlat(${table}): ${values.length} values are not rows of ${width} columns`);
+  const perChunk = Math.max(1, Math.floor(maxParameters / width));
+  const adapter = db.getExecutor().adapter;
+  let cache = flatInsertSqlCache.get(adapter);
+  if (!cache) flatInsertSqlCache.set(adapter, (cache = new Map()));
+  for (let start = 0; start < rows; start += perChunk) {
+    const count = Math.min(perChunk, rows - start);
+    const key = `${table}|${count}|${columns.join(',')}`;
+    let text = cache.get(key);
+    if (text === undefined) {
+      const placeholder = Object.fromEntries(columns.map((c) => [c, '']));
+      text = db.insertInto(table).values(new Array(count).fill(placeholder) as never).compile().sql;
+      if (cache.size > 200) cache.clear();
+      cache.set(key, text);
+    }
+    const parameters = count === rows ? values : values.slice(start * width, (start + count) * width);
+    await db.executeQuery(CompiledQuery.raw(text, parameters as unknown[]));
+  }
 }
