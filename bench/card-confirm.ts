@@ -25,31 +25,20 @@
 // when the cores are few; the server figure does not include them.
 
 import { createHmac } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { sql } from 'kysely';
-import { openDatabase } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/migrations/index.ts';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { SimulatedCard, fetchTransport } from '../src/reader/simulator.ts';
 import { withMyNumberCheckDigit } from '../src/registry/rules.ts';
+import { api } from '../test/support/server-process.ts';
+import { ADMIN_TOKEN, CONNECTIONS, benchFolder, cpuSecondsSince, emptyDir, envNumber, fmt, freshDatabase, loadFigures, membersValidToday, postRoundRobin, removeUnlessKept, runBench, secondsSince, startBenchServer, withServerCpu, type LoadFigures } from './support.ts';
 
-import { api, startServer } from '../test/support/server-process.ts';
-
-const root = resolve(import.meta.dirname, '..');
-const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const PEOPLE = env('BENCH_PEOPLE', 100_000);
-const CARDS = env('BENCH_CARDS', 300);
-const SECONDS = env('BENCH_SECONDS', 15);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
-const ADMIN_TOKEN = `bench-admin-${process.pid}-${Date.now()}`;
+const PEOPLE = envNumber('BENCH_PEOPLE', 100_000);
+const CARDS = envNumber('BENCH_CARDS', 300);
+const SECONDS = envNumber('BENCH_SECONDS', 15);
 const LINK_SECRET = `bench-link-secret-${'x'.repeat(32)}`;
-const dir = join(root, '.bench-card');
+const dir = benchFolder('.bench-card');
 const dbFile = join(dir, 'bench.db');
-
-const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
 const myNumberFor = withMyNumberCheckDigit;
 
@@ -61,35 +50,19 @@ interface Holder {
 }
 
 async function seed(): Promise<Holder[]> {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const database = openDatabase(`sqlite:${dbFile}`);
-  await migrateToLatest(database.db, database.dialect);
+  emptyDir(dir);
+  const database = await freshDatabase(dbFile);
   const summary = await seedPopulation(database.db, { people: PEOPLE, facilities: 100, seed: 'bench-card' });
   console.log(`seed        ${fmt(summary.persons)} people (${fmt(summary.memberships)} memberships) in ${summary.seconds} s`);
   // People with exactly one membership, valid today, spread over the population.
-  const rows = await database.db
-    .selectFrom('memberships as m')
-    .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
-    .select(['m.person_id', 'm.insurer_number', 'm.symbol', 'm.number', 'm.branch', 'p.birth_date', 'p.name'])
-    .where('m.lost_on', 'is', null)
-    .where('p.valid_until', 'is', null)
-    .where(sql<boolean>`(m.rowid % 37) = 0`)
-    .where(sql<boolean>`(select count(*) from memberships o where o.person_id = m.person_id) = 1`)
-    .limit(CARDS)
-    .execute();
+  const rows = await membersValidToday(database.db, { every: 37, limit: CARDS, onlyMembership: true });
   const holders: Holder[] = [];
   await database.db.transaction().execute(async (trx) => {
     for (const [i, r] of rows.entries()) {
       const myNumber = myNumberFor(`8${String(i).padStart(10, '0')}`);
       const linkKey = createHmac('sha256', LINK_SECRET).update(myNumber).digest('base64url');
-      await trx.updateTable('persons').set({ link_key: linkKey }).where('id', '=', r.person_id).execute();
-      holders.push({
-        myNumber,
-        name: r.name,
-        birthDate: r.birth_date,
-        inquiry: JSON.stringify({ insurerNumber: r.insurer_number, symbol: r.symbol, number: r.number, branch: r.branch, birthDate: r.birth_date }),
-      });
+      await trx.updateTable('persons').set({ link_key: linkKey }).where('id', '=', r.personId).execute();
+      holders.push({ myNumber, name: r.name, birthDate: r.card.birthDate, inquiry: JSON.stringify(r.card) });
     }
   });
   await database.close();
@@ -97,44 +70,23 @@ async function seed(): Promise<Holder[]> {
   return holders;
 }
 
-/**
- * The server process's CPU time so far (user + system, every thread: the signature checks run in
- * libuv's pool), in seconds, from /proc on Linux; undefined elsewhere. Other processes on the machine
- * change the throughput of a phase but not the CPU a confirmation costs the server, so this figure is
- * the steadier one on a shared machine.
- */
-function serverCpuSeconds(pid: number | undefined): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
-}
-
+/** Runs a phase, adding the server's CPU per confirmation (Linux only) and this process's. */
 async function measured(pid: number | undefined, run: () => Promise<Figures>): Promise<Figures> {
-  const before = serverCpuSeconds(pid);
   const client = process.cpuUsage();
-  const f = await run();
-  const after = serverCpuSeconds(pid);
-  const used = process.cpuUsage(client);
-  if (before !== undefined && after !== undefined && f.confirmations > 0) f.cpuPerConfirmation = ((after - before) / f.confirmations) * 1e6;
-  if (f.confirmations > 0) f.clientCpuPerConfirmation = (used.user + used.system) / f.confirmations;
+  const { result: f, serverSeconds } = await withServerCpu(pid, run);
+  const clientSeconds = cpuSecondsSince(client);
+  if (serverSeconds !== undefined && f.confirmations > 0) f.cpuPerConfirmation = (serverSeconds / f.confirmations) * 1e6;
+  if (f.confirmations > 0) f.clientCpuPerConfirmation = (clientSeconds / f.confirmations) * 1e6;
   return f;
 }
 
-interface Figures {
+interface Figures extends Pick<LoadFigures, 'requests' | 'p50' | 'p99' | 'non2xx' | 'errors'> {
   /** Server CPU per confirmation, µs (Linux only). */
   cpuPerConfirmation?: number;
   /** This process's CPU per confirmation, µs: autocannon, and for the card path the simulated cards' RSA signatures. */
   clientCpuPerConfirmation?: number;
   confirmations: number;
   perSecond: number;
-  requests: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
 }
 
 /** Confirmations a connection makes before it starts over with the challenge route (autocannon resets a connection's context there). */
@@ -193,32 +145,16 @@ async function cardLoad(base: string, token: string, cards: SimulatedCard[], sec
       ...Array.from({ length: CONFIRMATIONS_PER_CHALLENGE_ROUTE }, () => ({ ...confirm })),
     ],
   } as autocannon.Options);
-  return figures(result, confirmed, seconds);
+  return figures(loadFigures(result), confirmed, seconds);
 }
 
 async function numberLoad(base: string, token: string, bodies: string[], seconds: number): Promise<Figures> {
-  let i = 0;
-  const result = await autocannon({
-    url: `${base}/v1/confirmations`,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
-  });
-  return figures(result, result['2xx'], seconds);
+  const f = await postRoundRobin(`${base}/v1/confirmations`, token, bodies, { seconds });
+  return figures(f, f.ok, seconds);
 }
 
-function figures(result: autocannon.Result, confirmations: number, seconds: number): Figures {
-  return {
-    confirmations,
-    perSecond: confirmations / seconds,
-    requests: result.requests.total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
+function figures(f: LoadFigures, confirmations: number, seconds: number): Figures {
+  return { confirmations, perSecond: confirmations / seconds, requests: f.requests, p50: f.p50, p99: f.p99, non2xx: f.non2xx, errors: f.errors };
 }
 
 function print(label: string, f: Figures): void {
@@ -232,12 +168,9 @@ function print(label: string, f: Figures): void {
 async function main(): Promise<void> {
   console.log(`onshi bench:card — node ${process.version}, ${fmt(PEOPLE)} people, ${fmt(CARDS)} cards, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const holders = await seed();
-  const server = await startServer({ ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ONSHI_LINK_SECRET: LINK_SECRET }, { stderr: 'inherit', nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [] });
-  const base = server.base.replace('localhost', '127.0.0.1');
+  const cpuProfile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [];
+  const { server, base, token } = await startBenchServer(dbFile, { ONSHI_LINK_SECRET: LINK_SECRET }, cpuProfile);
   try {
-    const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
-    const { token } = await api(base, ADMIN_TOKEN, 'POST', '/v1/credentials', { facilityCode: facilities.facilities[0].code });
-
     const started = performance.now();
     const transport = fetchTransport(base);
     const cards: SimulatedCard[] = [];
@@ -245,7 +178,7 @@ async function main(): Promise<void> {
       const batch = holders.slice(i, i + 16);
       cards.push(...(await Promise.all(batch.map((h) => SimulatedCard.issue(transport, ADMIN_TOKEN, { myNumber: h.myNumber, name: h.name, birthDate: h.birthDate, pin: '1234' })))));
     }
-    const issueSeconds = (performance.now() - started) / 1000;
+    const issueSeconds = secondsSince(started);
     console.log(`issue       ${fmt(cards.length)} cards over HTTP in ${issueSeconds.toFixed(1)} s = ${fmt(cards.length / issueSeconds)} cards/s (key pair, certificate, scrypt PIN hash)`);
 
     // Warm-up: also registers every card for insurance use (registerNow on first use).
@@ -265,10 +198,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  removeUnlessKept(dir);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -6,7 +6,10 @@
 //   3. confirmations: autocannon, in this process (a second process from the server), POSTs
 //      /v1/confirmations with card numbers drawn from the population, round robin; then, in the
 //      same run, the same server answering POST /bench/fixed (a fixed body of a confirmation's size).
-//      Prints requests/s, p50/p99 latency and the ratio real / fixed.
+//      Prints requests/s, p50/p99 latency and the ratio real / fixed; on Linux also the server's
+//      CPU time per request in each phase (all threads, from /proc) and the ratio of those two. On a
+//      shared machine (2 cores, other work on them) the CPU ratio is the steadier figure: other
+//      processes change a phase's throughput much more than the CPU a request costs the server.
 //   4. import: a generated CSV of M rows (default 200,000) streamed to
 //      POST /v1/insurers/{n}/members/import; prints rows/s.
 //   5. durability check: every answered confirmation has its usage event.
@@ -15,37 +18,25 @@
 // BENCH_CONNECTIONS (default 32: reception terminals asking at once), BENCH_KEEP=1 keeps .bench/ for inspection.
 // Figures depend on the machine; compare ratios, not absolutes. Nothing here is asserted.
 
-import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import autocannon from 'autocannon';
-import { sql } from 'kysely';
-import { openDatabase } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/migrations/index.ts';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { withInsurerCheckDigit } from '../src/registry/rules.ts';
-import { api, startServer } from '../test/support/server-process.ts';
+import { api } from '../test/support/server-process.ts';
+import { ADMIN_TOKEN, CONNECTIONS, benchFolder, emptyDir, envNumber, fmt, freshDatabase, membersValidToday, mib, postRoundRobin, removeUnlessKept, runBench, secondsSince, startBenchServer, withServerCpu, type LoadFigures } from './support.ts';
 
-const root = resolve(import.meta.dirname, '..');
-const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const PEOPLE = env('BENCH_PEOPLE', 1_000_000);
-const IMPORT_ROWS = env('BENCH_IMPORT_ROWS', 200_000);
-const SECONDS = env('BENCH_SECONDS', 15);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
-const ADMIN_TOKEN = `bench-admin-${process.pid}-${Date.now()}`;
-const dir = join(root, '.bench');
+const PEOPLE = envNumber('BENCH_PEOPLE', 1_000_000);
+const IMPORT_ROWS = envNumber('BENCH_IMPORT_ROWS', 200_000);
+const SECONDS = envNumber('BENCH_SECONDS', 15);
+const dir = benchFolder('.bench');
 const dbFile = join(dir, 'bench.db');
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en');
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-
 async function seed(): Promise<{ cards: string[] }> {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const database = openDatabase(`sqlite:${dbFile}`);
-  await migrateToLatest(database.db, database.dialect);
+  emptyDir(dir);
+  const database = await freshDatabase(dbFile);
   const before = process.memoryUsage().rss;
   const summary = await seedPopulation(database.db, { people: PEOPLE, facilities: 1_000, seed: 'bench' });
   console.log(
@@ -53,56 +44,22 @@ async function seed(): Promise<{ cards: string[] }> {
       ` = ${fmt(summary.persons / summary.seconds)} people/s  (rss +${mib(process.memoryUsage().rss - before)})`,
   );
   // Inquiries for members valid today, spread over the whole population (every 97th membership).
-  const rows = await database.db
-    .selectFrom('memberships as m')
-    .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
-    .select(['m.insurer_number', 'm.symbol', 'm.number', 'm.branch', 'p.birth_date'])
-    .where('m.lost_on', 'is', null)
-    .where('p.valid_until', 'is', null)
-    .where(sql<boolean>`(m.rowid % 97) = 0`)
-    .limit(20_000)
-    .execute();
+  const members = await membersValidToday(database.db, { every: 97, limit: 20_000 });
   await database.close();
-  const cards = rows.map((r) =>
-    JSON.stringify({ insurerNumber: r.insurer_number, symbol: r.symbol, number: r.number, branch: r.branch, birthDate: r.birth_date }),
-  );
+  const cards = members.map((m) => JSON.stringify(m.card));
   console.log(`            ${fmt(cards.length)} distinct inquiries prepared for the load`);
   return { cards };
-}
-
-interface LoadFigures {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-async function load(url: string, token: string, bodies: string[], seconds: number): Promise<LoadFigures> {
-  let i = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
-  });
-  return {
-    requests: result.requests.total,
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
 }
 
 function printLoad(label: string, f: LoadFigures): void {
   console.log(
     `${label.padEnd(12)}${fmt(f.rps).padStart(7)} req/s   p50 ${f.p50} ms   p99 ${f.p99} ms   (${fmt(f.requests)} requests, ${f.non2xx} non-2xx, ${f.errors} errors)`,
   );
+}
+
+/** The server's CPU per request of a phase, in µs (undefined without /proc or without requests). */
+function cpuPerRequest(phase: { result: LoadFigures; serverSeconds?: number }): number | undefined {
+  return phase.serverSeconds === undefined || phase.result.requests === 0 ? undefined : (phase.serverSeconds / phase.result.requests) * 1e6;
 }
 
 /** POSTs a file as a stream (chunked), answering the status and the body text. */
@@ -135,25 +92,27 @@ function* csvRows(insurerNumber: string, rows: number): Generator<string> {
 }
 
 async function main(): Promise<void> {
-  console.log(`onshi bench:confirm — node ${process.version}, ${PEOPLE.toLocaleString('en')} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
+  console.log(`onshi bench:confirm — node ${process.version}, ${fmt(PEOPLE)} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const { cards } = await seed();
-  const server = await startServer(
-    { ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ONSHI_BENCH_ROUTES: 'true' },
-    { stderr: 'inherit' },
-  );
-  const base = server.base.replace('localhost', '127.0.0.1');
+  const { server, base, token } = await startBenchServer(dbFile, { ONSHI_BENCH_ROUTES: 'true' });
   try {
-    const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
-    const facilityCode = facilities.facilities[0].code;
-    const { token } = await api(base, ADMIN_TOKEN, 'POST', '/v1/credentials', { facilityCode });
-    const warm = await load(`${base}/v1/confirmations`, token, cards, 3);
+    const load = (url: string, seconds: number) => postRoundRobin(url, token, cards, { seconds });
+    const warm = await load(`${base}/v1/confirmations`, 3);
     if (warm.non2xx > 0) console.log(`warning: ${warm.non2xx} non-2xx answers during warm-up`);
-    const fixed = await load(`${base}/bench/fixed`, token, cards, SECONDS);
-    const real = await load(`${base}/v1/confirmations`, token, cards, SECONDS);
+    const fixedPhase = await withServerCpu(server.child.pid, () => load(`${base}/bench/fixed`, SECONDS));
+    const realPhase = await withServerCpu(server.child.pid, () => load(`${base}/v1/confirmations`, SECONDS));
+    const fixed = fixedPhase.result;
+    const real = realPhase.result;
     console.log('');
     printLoad('fixed', fixed);
     printLoad('confirm', real);
     console.log(`ratio       confirmations / fixed = ${((real.rps / fixed.rps) * 100).toFixed(1)} %`);
+    const fixedCpu = cpuPerRequest(fixedPhase);
+    const realCpu = cpuPerRequest(realPhase);
+    if (fixedCpu !== undefined && realCpu !== undefined) {
+      // The same ratio in server CPU per request (fixed / confirmation): steadier than throughput on a shared machine.
+      console.log(`server CPU  fixed ${fmt(fixedCpu)} µs/request, confirm ${fmt(realCpu)} µs/request; fixed / confirm = ${((fixedCpu / realCpu) * 100).toFixed(1)} %`);
+    }
 
     // Every answered confirmation (warm-up + measured) must be a usage event.
     const health = await api(base, ADMIN_TOKEN, 'GET', '/health');
@@ -169,17 +128,14 @@ async function main(): Promise<void> {
     const bytes = statSync(csvFile).size;
     const started = performance.now();
     const { status, body } = await upload(`${base}/v1/insurers/${insurerNumber}/members/import`, insurerToken, csvFile);
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = secondsSince(started);
     const report = JSON.parse(body) as { added: number };
     if (status !== 200) throw new Error(`import: ${status} ${body.slice(0, 500)}`);
     console.log(`import      ${fmt(IMPORT_ROWS)} CSV rows (${mib(bytes)}) over HTTP in ${seconds.toFixed(2)} s = ${fmt(IMPORT_ROWS / seconds)} rows/s  (added ${fmt(report.added)})`);
   } finally {
     await server.stop();
   }
-  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  removeUnlessKept(dir);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -12,60 +12,33 @@
 // Options (environment): BENCH_PEOPLE, BENCH_BULK_ROWS, BENCH_GATEWAY_FILES, BENCH_SECONDS (default 10),
 // BENCH_CONNECTIONS (default 32), BENCH_KEEP=1. Figures depend on the machine; nothing is asserted.
 
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import autocannon from 'autocannon';
-import { sql } from 'kysely';
-import { openDatabase } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/migrations/index.ts';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { compactDate, decodeResult, encodeRequest, paddedInsurerNumber } from '../src/interface/codec.ts';
 import { FolderGateway } from '../src/interface/gateway.ts';
 import type { Msg } from '../src/interface/schema.ts';
+import { api } from '../test/support/server-process.ts';
+import { CONNECTIONS, benchFolder, emptyDir, envNumber, fmt, freshDatabase, membersValidToday, mib, postRoundRobin, removeUnlessKept, runBench, secondsSince, startBenchServer, type CardInquiry, type LoadFigures } from './support.ts';
 
-import { api, startServer } from '../test/support/server-process.ts';
-
-const root = resolve(import.meta.dirname, '..');
-const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const PEOPLE = env('BENCH_PEOPLE', 200_000);
-const BULK_ROWS = env('BENCH_BULK_ROWS', 100_000);
-const GATEWAY_FILES = env('BENCH_GATEWAY_FILES', 500);
-const SECONDS = env('BENCH_SECONDS', 10);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
-const ADMIN_TOKEN = `bench-admin-${process.pid}-${Date.now()}`;
-const dir = join(root, '.bench-interface');
+const PEOPLE = envNumber('BENCH_PEOPLE', 200_000);
+const BULK_ROWS = envNumber('BENCH_BULK_ROWS', 100_000);
+const GATEWAY_FILES = envNumber('BENCH_GATEWAY_FILES', 500);
+const SECONDS = envNumber('BENCH_SECONDS', 10);
+const dir = benchFolder('.bench-interface');
 const dbFile = join(dir, 'bench.db');
-const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
-interface Card {
-  insurerNumber: string;
-  symbol: string;
-  number: string;
-  branch: string;
-  birthDate: string;
-}
-
-async function seed(): Promise<Card[]> {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const database = openDatabase(`sqlite:${dbFile}`);
-  await migrateToLatest(database.db, database.dialect);
+async function seed(): Promise<CardInquiry[]> {
+  emptyDir(dir);
+  const database = await freshDatabase(dbFile);
   const summary = await seedPopulation(database.db, { people: PEOPLE, facilities: 100, seed: 'bench-interface' });
   console.log(`seed        ${fmt(summary.persons)} people in ${summary.seconds} s`);
-  const rows = await database.db
-    .selectFrom('memberships as m')
-    .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
-    .select(['m.insurer_number', 'm.symbol', 'm.number', 'm.branch', 'p.birth_date'])
-    .where('m.lost_on', 'is', null)
-    .where('p.valid_until', 'is', null)
-    .where(sql<boolean>`(m.rowid % 7) = 0`)
-    .limit(Math.max(20_000, BULK_ROWS))
-    .execute();
+  const members = await membersValidToday(database.db, { every: 7, limit: Math.max(20_000, BULK_ROWS) });
   await database.close();
-  return rows.map((r) => ({ insurerNumber: r.insurer_number, symbol: r.symbol, number: r.number, branch: r.branch, birthDate: r.birth_date }));
+  return members.map((m) => m.card);
 }
 
-function search(c: Card): Msg {
+function search(c: CardInquiry): Msg {
   return {
     InsurerNumber: paddedInsurerNumber(c.insurerNumber),
     InsuredCardSymbol: c.symbol || undefined,
@@ -75,28 +48,15 @@ function search(c: Card): Msg {
   };
 }
 
-async function load(url: string, token: string, contentType: string, bodies: (string | Buffer)[], seconds: number) {
-  let i = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
-    requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
-  });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, non2xx: result.non2xx };
+function load(url: string, token: string, contentType: string, bodies: (string | Buffer)[], seconds: number): Promise<LoadFigures> {
+  return postRoundRobin(url, token, bodies, { seconds, contentType });
 }
 
 async function main(): Promise<void> {
   console.log(`onshi bench:interface — node ${process.version}, ${fmt(PEOPLE)} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const cards = await seed();
-  const server = await startServer({ ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN }, { stderr: 'inherit' });
-  const base = server.base.replace('localhost', '127.0.0.1');
+  const { server, base, facilityCode, token } = await startBenchServer(dbFile);
   try {
-    const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
-    const facilityCode = facilities.facilities[0].code as string;
-    const { token } = await api(base, ADMIN_TOKEN, 'POST', '/v1/credentials', { facilityCode });
     const sample = cards.slice(0, 20_000);
     const json = sample.map((c) => JSON.stringify(c));
     const xml = sample.map((c) => encodeRequest('OQSsiquc01', { MessageHeader: { MedicalInstitutionCode: facilityCode, ArbitraryFileIdentifier: 'bench' }, MessageBody: { QualificationConfirmSearchInfo: search(c) } }, '1'));
@@ -105,7 +65,7 @@ async function main(): Promise<void> {
     await load(`${base}/v1/confirmations`, token, 'application/json', json, 2);
     // Alternating rounds, so that load from elsewhere on the machine falls on both alike.
     const rounds = 3;
-    const sum = (a: Awaited<ReturnType<typeof load>>[]) => ({
+    const sum = (a: LoadFigures[]) => ({
       rps: a.reduce((s, f) => s + f.rps, 0) / a.length,
       p50: Math.max(...a.map((f) => f.p50)),
       p99: Math.max(...a.map((f) => f.p99)),
@@ -129,11 +89,11 @@ async function main(): Promise<void> {
     const csv = `insurerNumber,symbol,number,branch,birthDate\n${bulk.map((c) => `${c.insurerNumber},${c.symbol},${c.number},${c.branch},${c.birthDate}`).join('\n')}\n`;
     let started = performance.now();
     const accepted = await fetch(`${base}/v1/batch-inquiries`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv' }, body: csv }).then((r) => r.json() as Promise<any>);
-    const acceptedAfter = (performance.now() - started) / 1000;
+    const acceptedAfter = secondsSince(started);
     for (;;) {
       const s = await api(base, token, 'GET', `/v1/batch-inquiries/${accepted.receptionNumber}?limit=1`);
       if (s.status === 'done') {
-        const seconds = (performance.now() - started) / 1000;
+        const seconds = secondsSince(started);
         console.log(`bulk csv    ${fmt(bulk.length)} rows accepted in ${acceptedAfter.toFixed(2)} s, answered in ${seconds.toFixed(2)} s = ${fmt(bulk.length / seconds)} rows/s end to end (${s.validRows} valid)`);
         break;
       }
@@ -151,8 +111,8 @@ async function main(): Promise<void> {
       const res = decodeResult('OQSmuquc02', bytes).msg;
       const header = res.MessageHeader as Msg;
       if (header.SegmentOfResult === '1') {
-        const seconds = (performance.now() - started) / 1000;
-        console.log(`bulk xml    ${fmt(bulk.length)} rows (${(upload.length / 1048576).toFixed(0)} MiB up, ${(bytes.length / 1048576).toFixed(0)} MiB down) in ${seconds.toFixed(2)} s = ${fmt(bulk.length / seconds)} rows/s end to end`);
+        const seconds = secondsSince(started);
+        console.log(`bulk xml    ${fmt(bulk.length)} rows (${mib(upload.length)} up, ${mib(bytes.length)} down) in ${seconds.toFixed(2)} s = ${fmt(bulk.length / seconds)} rows/s end to end`);
         break;
       }
       if (header.SegmentOfResult !== '2') throw new Error(`bulk xml: ${JSON.stringify(header)}`);
@@ -167,15 +127,12 @@ async function main(): Promise<void> {
     await gateway.prepare();
     started = performance.now();
     const report = await gateway.scan();
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = secondsSince(started);
     console.log(`gateway     ${fmt(report.sent)} files in ${seconds.toFixed(2)} s = ${fmt(report.sent / seconds)} files/s (${readdirSync(join(gwDir, 'res')).length} results)`);
   } finally {
     await server.stop();
   }
-  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  removeUnlessKept(dir);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runBench(main);

@@ -11,52 +11,21 @@
 // Options (environment): BENCH_FACILITIES (250000), BENCH_EVENTS (10000000), BENCH_KEEP=1 keeps .bench/.
 // Figures depend on the machine. Nothing here is asserted.
 
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { sql } from 'kysely';
-import { insertMany, openDatabase, type DatabaseHandle } from '../src/platform/db.ts';
-import { migrateToLatest } from '../src/migrations/index.ts';
+import { insertMany } from '../src/platform/db.ts';
 import { makeFacilityCode, type FacilityType } from '../src/registry/rules.ts';
 import { StatisticsService } from '../src/statistics/service.ts';
 import { ProgrammeService, payoutLines } from '../src/programmes/incentive/service.ts';
 import { addMonths } from '../src/statistics/rules.ts';
+import { benchFolder, cpuSecondsSince, envNumber, fmt, freshDatabase, removeUnlessKept, rng, secondsSince } from './support.ts';
 
-const FACILITIES = Number(process.env.BENCH_FACILITIES ?? 250_000);
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
-const dir = resolve(import.meta.dirname, '..', '.bench', 'programmes');
-
-const seconds = (t0: number) => (performance.now() - t0) / 1000;
-/** CPU seconds of this process since c0 (the machine may be shared: wall time alone misleads). */
-const cpuSeconds = (c0: NodeJS.CpuUsage) => {
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1e6;
-};
-const fmt = (n: number) => n.toLocaleString('en');
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function open(name: string): Promise<DatabaseHandle> {
-  const file = join(dir, name);
-  rmSync(file, { force: true });
-  rmSync(`${file}-wal`, { force: true });
-  rmSync(`${file}-shm`, { force: true });
-  const handle = openDatabase(`sqlite:${file}`);
-  await migrateToLatest(handle.db, handle.dialect);
-  return handle;
-}
+const FACILITIES = envNumber('BENCH_FACILITIES', 250_000);
+const EVENTS = envNumber('BENCH_EVENTS', 10_000_000);
+const dir = benchFolder('.bench', 'programmes');
 
 async function programmesBench() {
-  const h = await open('programmes.db');
+  const h = await freshDatabase(join(dir, 'programmes.db'));
   const random = rng(42);
   const types: FacilityType[] = ['clinic', 'clinic', 'clinic', 'pharmacy', 'pharmacy', 'dental_clinic', 'hospital'];
   const months = Array.from({ length: 12 }, (_, i) => addMonths('2023-09', i));
@@ -92,21 +61,21 @@ async function programmesBench() {
     }
   });
   await sql`pragma wal_checkpoint(truncate)`.execute(h.db);
-  console.log(`generated ${fmt(FACILITIES)} facilities, ${fmt(aggregateRows)} monthly aggregates in ${seconds(t0).toFixed(1)} s`);
+  console.log(`generated ${fmt(FACILITIES)} facilities, ${fmt(aggregateRows)} monthly aggregates in ${secondsSince(t0).toFixed(1)} s`);
 
   const statistics = new StatisticsService(h.db, h.dialect);
   const programmes = new ProgrammeService(h.db, h.dialect, statistics);
   t0 = performance.now();
   let c0 = process.cpuUsage();
   const report = await statistics.prefectureReport('2024-07');
-  const statsSeconds = seconds(t0);
-  const statsCpu = cpuSeconds(c0);
+  const statsSeconds = secondsSince(t0);
+  const statsCpu = cpuSecondsSince(c0);
   t0 = performance.now();
   c0 = process.cpuUsage();
   let csvBytes = 0;
   const totals = await programmes.run({ onPage: (rows) => void (csvBytes += payoutLines(rows).length) });
-  const programmesSeconds = seconds(t0);
-  const programmesCpu = cpuSeconds(c0);
+  const programmesSeconds = secondsSince(t0);
+  const programmesCpu = cpuSecondsSince(c0);
   console.log(`statistics: prefecture report for 2024-07 (national ${report.national.ratePercent}%) in ${statsSeconds.toFixed(2)} s (CPU ${statsCpu.toFixed(2)} s)`);
   console.log(
     `programmes: ${fmt(totals.total.facilities)} facilities (incentive ¥${fmt(totals.total.amountYen)} to ${fmt(totals.total.paidFacilities)}, ` +
@@ -117,7 +86,7 @@ async function programmesBench() {
 }
 
 async function rollupBench() {
-  const h = await open('events.db');
+  const h = await freshDatabase(join(dir, 'events.db'));
   const facilities = Math.max(1, Math.min(100_000, Math.floor(EVENTS / 100)));
   let t0 = performance.now();
   // 10M rows through SQLite itself, in key order (ids, confirmation ids and each facility's days
@@ -130,21 +99,20 @@ async function rollupBench() {
       case when i % 9 = 0 then 'my_number_card' else 'insurance_card' end, 'valid', null,
       printf('%08d', i % 3000), 'p' || ((i * 104729) % 2000000)
     from n`.execute(h.db);
-  console.log(`generated ${fmt(EVENTS)} usage events over ${fmt(facilities)} facilities in ${seconds(t0).toFixed(1)} s`);
+  console.log(`generated ${fmt(EVENTS)} usage events over ${fmt(facilities)} facilities in ${secondsSince(t0).toFixed(1)} s`);
   const statistics = new StatisticsService(h.db, h.dialect);
   t0 = performance.now();
   const c0 = process.cpuUsage();
   const first = await statistics.rollup();
-  console.log(`rollup of ${fmt(first.events)} events → ${fmt(first.facilityMonths)} facility-months, ${fmt(first.insurerMonths)} insurer-months in ${seconds(t0).toFixed(2)} s (CPU ${cpuSeconds(c0).toFixed(2)} s) (target < 30 s)`);
+  console.log(`rollup of ${fmt(first.events)} events → ${fmt(first.facilityMonths)} facility-months, ${fmt(first.insurerMonths)} insurer-months in ${secondsSince(t0).toFixed(2)} s (CPU ${cpuSecondsSince(c0).toFixed(2)} s) (target < 30 s)`);
   await sql`insert into usage_events (confirmation_id, occurred_at, occurred_on, facility_code, method, result, reason, insurer_number, person_id)
     select 'late' || id, occurred_at, occurred_on, facility_code, 'my_number_card', result, reason, insurer_number, 'late' || id from usage_events where id <= 10000`.execute(h.db);
   t0 = performance.now();
   const late = await statistics.rollup();
-  console.log(`incremental rollup of ${fmt(late.events)} late events → ${fmt(late.facilityMonths)} facility-months recomputed in ${seconds(t0).toFixed(2)} s`);
+  console.log(`incremental rollup of ${fmt(late.events)} late events → ${fmt(late.facilityMonths)} facility-months recomputed in ${secondsSince(t0).toFixed(2)} s`);
   await h.close();
 }
 
-mkdirSync(dir, { recursive: true });
 if (FACILITIES > 0) await programmesBench();
 if (EVENTS > 0) await rollupBench();
-if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+removeUnlessKept(dir);

@@ -11,44 +11,22 @@
 // Options (environment): BENCH_MEMBERS, BENCH_CHUNK (5000), BENCH_KEEP=1 keeps .bench/transition.
 // Figures depend on the machine. Nothing here is asserted (the issue's target: round 1 under 30 s).
 
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { insertMany, openDatabase, type EligibilityPeriodsTable, type MembershipsTable, type PersonsTable } from '../src/platform/db.ts';
+import { join } from 'node:path';
+import { insertMany, type EligibilityPeriodsTable, type MembershipsTable, type PersonsTable } from '../src/platform/db.ts';
 import type { MemberEmployersTable } from '../src/programmes/notices/repository.ts';
-import { migrateToLatest } from '../src/migrations/index.ts';
 import { newId } from '../src/platform/ids.ts';
 import { prefectures, withInsurerCheckDigit } from '../src/registry/rules.ts';
 import { RegistryService } from '../src/registry/service.ts';
 import { NoticeService } from '../src/programmes/notices/service.ts';
 import { TransitionService } from '../src/programmes/transition/service.ts';
+import { benchFolder, cpuSecondsSince, envNumber, fmt, freshDatabase, removeUnlessKept, rng, secondsSince } from './support.ts';
 
-const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1_000_000);
-const CHUNK = Number(process.env.BENCH_CHUNK ?? 5000);
-const dir = resolve(import.meta.dirname, '..', '.bench', 'transition');
-const fmt = (n: number) => n.toLocaleString('en');
-const seconds = (t0: number) => (performance.now() - t0) / 1000;
-const cpuSeconds = (c0: NodeJS.CpuUsage) => {
-  const c = process.cpuUsage(c0);
-  return (c.user + c.system) / 1e6;
-};
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const MEMBERS = envNumber('BENCH_MEMBERS', 1_000_000);
+const CHUNK = envNumber('BENCH_CHUNK', 5000);
+const dir = benchFolder('.bench', 'transition');
 
 async function main() {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'transition.db');
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-  const handle = openDatabase(`sqlite:${file}`);
-  await migrateToLatest(handle.db, handle.dialect);
+  const handle = await freshDatabase(join(dir, 'transition.db'));
   const db = handle.db;
   const insurerNumber = withInsurerCheckDigit('0613999');
   const at = '2024-06-01T00:00:00.000Z';
@@ -93,7 +71,7 @@ async function main() {
       await insertMany(trx, 'member_employers', employers);
     });
   }
-  console.log(`population: ${fmt(MEMBERS)} members, ${fmt(offices)} offices, written in ${seconds(t0).toFixed(1)} s`);
+  console.log(`population: ${fmt(MEMBERS)} members, ${fmt(offices)} offices, written in ${secondsSince(t0).toFixed(1)} s`);
 
   const registry = new RegistryService(db, 'bench-link-secret');
   const notices = new NoticeService(db, registry);
@@ -101,30 +79,30 @@ async function main() {
   let c0 = process.cpuUsage();
   let piecesDoneAt = 0;
   const report = await notices.planRound({ insurerNumber, round: 1, extractedOn: '2024-06-14', chunkSize: CHUNK }, (phase) => {
-    if (phase === 'boxes' && piecesDoneAt === 0) piecesDoneAt = seconds(t0);
+    if (phase === 'boxes' && piecesDoneAt === 0) piecesDoneAt = secondsSince(t0);
   });
-  const planWall = seconds(t0);
-  const planCpu = cpuSeconds(c0);
+  const planWall = secondsSince(t0);
+  const planCpu = cpuSecondsSince(c0);
   const round = await notices.getRound(insurerNumber, report.roundId);
   console.log(
     `round 1: ${fmt(report.pieces)} pieces (employer ${fmt(round.counts.byRoute.employer)}, home ${fmt(round.counts.byRoute.home)}), ${fmt(report.boxes)} boxes ` +
       `in ${planWall.toFixed(1)} s wall (pieces ${piecesDoneAt.toFixed(1)} s, boxes ${(planWall - piecesDoneAt).toFixed(1)} s), ${planCpu.toFixed(1)} s CPU; ` +
-      `${fmt(Math.round(report.pieces / planWall))} pieces/s`,
+      `${fmt(report.pieces / planWall)} pieces/s`,
   );
   const heaviest = await db.selectFrom('notice_boxes').select((eb) => eb.fn.max('weight_mg').as('w')).executeTakeFirstOrThrow();
   console.log(`heaviest box: ${Number(heaviest.w) / 1000} g; prefectures counted: ${round.counts.byPrefecture.length}`);
   t0 = performance.now();
   const again = await notices.planRound({ insurerNumber, round: 1, extractedOn: '2024-06-14' });
-  console.log(`round 1 again: alreadyDone=${again.alreadyDone} in ${(seconds(t0) * 1000).toFixed(0)} ms`);
+  console.log(`round 1 again: alreadyDone=${again.alreadyDone} in ${(secondsSince(t0) * 1000).toFixed(0)} ms`);
 
   const transition = new TransitionService(db, registry, () => new Date('2025-10-15T03:00:00Z'));
   t0 = performance.now();
   c0 = process.cpuUsage();
   const certs = await transition.issueDue({ insurerNumber, chunkSize: CHUNK });
-  console.log(`certificates issue-due: ${fmt(certs.examined)} examined, ${fmt(certs.issued)} issued in ${seconds(t0).toFixed(1)} s wall, ${cpuSeconds(c0).toFixed(1)} s CPU`);
+  console.log(`certificates issue-due: ${fmt(certs.examined)} examined, ${fmt(certs.issued)} issued in ${secondsSince(t0).toFixed(1)} s wall, ${cpuSecondsSince(c0).toFixed(1)} s CPU`);
 
   await handle.close();
-  if (process.env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+  removeUnlessKept(dir);
 }
 
 await main();

@@ -1,0 +1,221 @@
+// What the benches in bench/ share: options from the environment, number formatting, CPU time (this
+// process's and the server process's), a deterministic generator, bench folders and fresh SQLite
+// files, the sample of members to ask about, the server and its autocannon load, and the ending.
+// Nothing here measures by itself.
+
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { sql, type Kysely } from 'kysely';
+import { openDatabase, type Database, type DatabaseHandle } from '../src/platform/db.ts';
+import { migrateToLatest } from '../src/migrations/index.ts';
+import { api, startServer, type ServerProcess } from '../test/support/server-process.ts';
+
+// ── options and formatting ───────────────────────────────────────────────────────────────────────
+
+/** A bench option: the number in the environment variable name, or fallback when it is unset or empty. */
+export const envNumber = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+
+/** A figure for the printed lines: rounded to a whole number, with thousands separators. */
+export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+
+/** A size in bytes as whole MiB, for the printed lines. */
+export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+// ── time ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** Wall seconds since t0 (a performance.now() reading). */
+export const secondsSince = (t0: number): number => (performance.now() - t0) / 1000;
+
+/** CPU seconds of this process since c0 (a process.cpuUsage() reading): on a shared machine wall time alone misleads. */
+export const cpuSecondsSince = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
+};
+
+/**
+ * The server process's CPU time so far (user + system, every thread: libuv's pool too), in seconds,
+ * from /proc on Linux; undefined elsewhere. Other processes on the machine change the throughput of a
+ * phase but not the CPU a request costs the server, so this figure is the steadier one on a shared machine.
+ */
+export function serverCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one phase and answers its result with the server's CPU seconds during it (undefined where /proc is missing). */
+export async function withServerCpu<T>(pid: number | undefined, run: () => Promise<T>): Promise<{ result: T; serverSeconds?: number }> {
+  const before = serverCpuSeconds(pid);
+  const result = await run();
+  const after = serverCpuSeconds(pid);
+  return { result, serverSeconds: before === undefined || after === undefined ? undefined : after - before };
+}
+
+// ── data ─────────────────────────────────────────────────────────────────────────────────────────
+
+/** A small deterministic generator (mulberry32): the same seed, the same generated data on every run. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A bench's working folder, under the repository root (ignored by git: .bench, .bench-card, …). */
+export const benchFolder = (...parts: string[]): string => resolve(import.meta.dirname, '..', ...parts);
+
+/** Empties a bench's folder (removed with all it holds, then made again). */
+export function emptyDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+}
+
+/** Opens a new SQLite file migrated to the latest schema (its folder made; an earlier file, with its -wal and -shm, removed). */
+export async function freshDatabase(file: string): Promise<DatabaseHandle> {
+  mkdirSync(dirname(file), { recursive: true });
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+  const handle = openDatabase(`sqlite:${file}`);
+  await migrateToLatest(handle.db, handle.dialect);
+  return handle;
+}
+
+/** A card-number confirmation's inquiry (the body of POST /v1/confirmations, keys in this order). */
+export interface CardInquiry {
+  insurerNumber: string;
+  symbol: string;
+  number: string;
+  branch: string;
+  birthDate: string;
+}
+
+/** A member picked for the load: the person, the name on the current period, and the card-number inquiry. */
+export interface SampleMember {
+  personId: string;
+  name: string;
+  card: CardInquiry;
+}
+
+/**
+ * Members valid today (membership not lost, current eligibility period), spread over the whole
+ * population: every `every`th membership by rowid, at most `limit`; with onlyMembership, only people
+ * who have no other membership.
+ */
+export async function membersValidToday(db: Kysely<Database>, options: { every: number; limit: number; onlyMembership?: boolean }): Promise<SampleMember[]> {
+  const rows = await db
+    .selectFrom('memberships as m')
+    .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
+    .select(['m.person_id', 'm.insurer_number', 'm.symbol', 'm.number', 'm.branch', 'p.birth_date', 'p.name'])
+    .where('m.lost_on', 'is', null)
+    .where('p.valid_until', 'is', null)
+    .where(sql<boolean>`(m.rowid % ${sql.lit(options.every)}) = 0`)
+    .$if(options.onlyMembership === true, (q) => q.where(sql<boolean>`(select count(*) from memberships o where o.person_id = m.person_id) = 1`))
+    .limit(options.limit)
+    .execute();
+  return rows.map((r) => ({
+    personId: r.person_id,
+    name: r.name,
+    card: { insurerNumber: r.insurer_number, symbol: r.symbol, number: r.number, branch: r.branch, birthDate: r.birth_date },
+  }));
+}
+
+// ── server and load ──────────────────────────────────────────────────────────────────────────────
+
+/** The administrator token the bench's server is started with (new on every run). */
+export const ADMIN_TOKEN = `bench-admin-${process.pid}-${Date.now()}`;
+
+/** Connections of a load phase (BENCH_CONNECTIONS, default 32: reception terminals asking at once). */
+export const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 32);
+
+/** A running bench server: the process, its address (127.0.0.1), and a facility's code and credential token for the load. */
+export interface BenchServer {
+  server: ServerProcess;
+  base: string;
+  facilityCode: string;
+  token: string;
+}
+
+/**
+ * Starts `onshi serve` on a bench's SQLite file in a child process (demo data off, ADMIN_TOKEN, its
+ * stderr shown), with more environment variables and node arguments if given, and makes a
+ * credential for its first facility. Stop it with server.stop().
+ */
+export async function startBenchServer(dbFile: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
+  const server = await startServer({ ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { stderr: 'inherit', nodeArgs });
+  const base = server.base.replace('localhost', '127.0.0.1');
+  try {
+    const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
+    const facilityCode = facilities.facilities[0].code as string;
+    const { token } = await api(base, ADMIN_TOKEN, 'POST', '/v1/credentials', { facilityCode });
+    return { server, base, facilityCode, token };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}
+
+/** What a load phase measured (from autocannon's result): requests/s is autocannon's mean over the seconds. */
+export interface LoadFigures {
+  requests: number;
+  ok: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** The figures of an autocannon result. */
+export function loadFigures(result: autocannon.Result): LoadFigures {
+  return {
+    requests: result.requests.total,
+    ok: result['2xx'],
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** A load phase: autocannon POSTs the bodies to url, round robin, from this process, for `seconds` over CONNECTIONS connections. */
+export async function postRoundRobin(
+  url: string,
+  token: string,
+  bodies: readonly (string | Buffer)[],
+  options: { seconds: number; connections?: number; contentType?: string },
+): Promise<LoadFigures> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: options.connections ?? CONNECTIONS,
+    duration: options.seconds,
+    headers: { authorization: `Bearer ${token}`, 'content-type': options.contentType ?? 'application/json' },
+    requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+  });
+  return loadFigures(result);
+}
+
+// ── ending ───────────────────────────────────────────────────────────────────────────────────────
+
+/** Removes a bench's folder, unless BENCH_KEEP is set (to inspect the files afterwards). */
+export function removeUnlessKept(dir: string): void {
+  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs a bench's main: on failure, prints the error and exits with 1. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
