@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { installErrorHandling, makeAuthGuard } from '../platform/http.ts';
 import { loggerOptions } from '../platform/log.ts';
+import { checkpointStats } from '../platform/db.ts';
 import type { AppContext } from './context.ts';
 import { registryRoutes } from '../registry/routes.ts';
 import { credentialRoutes } from '../credentials/routes.ts';
@@ -77,7 +78,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.get('/health', { schema: { tags: ['system'], summary: 'Liveness and store check', security: [] } }, async (_request, reply) => {
     try {
       await ctx.database.db.selectFrom('insurers').select('insurer_number').limit(1).execute();
-      return { status: 'ok', version: API_VERSION, database: ctx.database.dialect, usageEvents: ctx.recorder.stats };
+      const checkpoints = checkpointStats(ctx.database.db);
+      return { status: 'ok', version: API_VERSION, database: ctx.database.dialect, usageEvents: ctx.recorder.stats, ...(checkpoints ? { checkpoints } : {}) };
     } catch {
       return reply.status(503).send({ status: 'unavailable', version: API_VERSION, database: ctx.database.dialect });
     }

@@ -144,8 +144,19 @@ export class BatchService {
     this.concurrency = options.concurrency ?? 8;
   }
 
-  /** Accepts a batch: stores every row and queues the job; answers the reception number. */
-  async submit(facilityCode: string, rows: readonly BatchRowInput[], source: BatchSource, meta: Record<string, string> = {}, asOf?: string): Promise<BatchSummary> {
+  /**
+   * Accepts a batch: stores every row and queues the job; answers the reception number. `within`
+   * runs in the same transaction (the XML interface stores its idempotent result there, so a retried
+   * upload can never create a second batch).
+   */
+  async submit(
+    facilityCode: string,
+    rows: readonly BatchRowInput[],
+    source: BatchSource,
+    meta: Record<string, string> = {},
+    asOf?: string,
+    within?: (trx: Db, accepted: BatchSummary) => Promise<void>,
+  ): Promise<BatchSummary> {
     if (rows.length === 0) throw new OnshiError('ONSHI_BATCH_EMPTY');
     if (rows.length > MAX_BATCH_ROWS) throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: MAX_BATCH_ROWS, rows: rows.length });
     const now = this.clock();
@@ -174,6 +185,7 @@ export class BatchService {
         'batch_inquiry_rows',
         rows.map((r, i) => ({ reception_number: receptionNumber, row_no: i + 1, input: JSON.stringify(r) })),
       );
+      if (within) await within(trx, summaryOf(job as Selectable<BatchInquiriesTable>));
     });
     this.wake();
     return summaryOf(job as Selectable<BatchInquiriesTable>);

@@ -53,8 +53,10 @@ describe('file names', () => {
     expect(requestFileName('OQSsiquc01req_202411240001.xml')).toEqual({ family: 'OQSsiquc01', resultFileName: 'OQSsiquc01res_202411240001.xml' });
     expect(requestFileName('OQSmuquc01req_x.xml')?.family).toBe('OQSmuquc01');
     expect(requestFileName('OQSmuquc02req_20241124_0001.xml')?.resultFileName).toBe('OQSmuquc02res_20241124_0001.xml');
-    expect(requestFileName('OQSsiimm01req_1.xml')).toBeUndefined();
-    expect(requestFileName('OQSmuimm01req_1.xml')).toBeUndefined(); // 照会番号 registration: not served (README)
+    // 照会番号 registration (README: the decisions where INTERFACE.md §2.6 is thin).
+    expect(requestFileName('OQSsiimm01req_1.xml')).toEqual({ family: 'OQSsiimm01', resultFileName: 'OQSsiimm01res_1.xml' });
+    expect(requestFileName('OQSmuimm01req_1.xml')?.resultFileName).toBe('OQSmuimm01res_1.xml');
+    expect(requestFileName('OQSmutic01req_1.xml')).toBeUndefined();
     expect(requestFileName('OQSsiquc01res_1.xml')).toBeUndefined();
     expect(requestFileName('OQSsiquc01req_..x.xml')).toBeUndefined();
     expect(requestFileName('OQSsiquc01req_a/b.xml')).toBeUndefined();

@@ -19,7 +19,7 @@ import { toHalfWidthKana } from './kana.ts';
 import { families, readBySchema, writeBySchema, type FamilyName, type Msg } from './schema.ts';
 import { encodeShiftJisStrict, fitsShiftJis, parseXmlBytes, renderXml, writeXml, XmlFormatError, type CharacterCode } from './xml.ts';
 
-const FILE_RE = /^(OQS(?:siquc01|muquc01|muquc02))req_([^\\/]+)\.xml$/;
+const FILE_RE = /^(OQS(?:siquc01|muquc01|muquc02|siimm01|muimm01))req_([^\\/]+)\.xml$/;
 
 /** The family of a request file name and its result file's name (req → res, INTERFACE.md §1.3). */
 export function requestFileName(fileName: string): { family: FamilyName; resultFileName: string } | undefined {

@@ -11,13 +11,20 @@
 //   request whose result already exists (killed after the rename, before the removal) is removed
 //   without being sent again. Stale temporary files are removed at start.
 // - Files still being written by the client are left alone until they have not changed for `settleMs`.
+// - Every request carries `Idempotency-Key: sha256(file name, bytes)`: a request resent after a lost
+//   answer or a kill in flight is answered from the server's store, never processed twice.
+// - Face: the facility's card confirmations are fetched after a cursor (GET /v1/interface/face-results)
+//   and written into DIR/face (temporary name, then rename). The cursor is kept in DIR/onshi-gateway-state.json,
+//   written (also by rename) after each file: a kill in between re-writes that one file under its
+//   deterministic name (no duplicate, nothing lost).
 
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errorCatalogue, type ErrorCode } from '../platform/errors.ts';
 import { interfaceErrorCodes } from './codes.ts';
 import { requestFileName } from './codec.ts';
-import { parseXmlBytes, XmlFormatError } from './xml.ts';
+import { parseXmlBytes, XmlFormatError, type CharacterCode } from './xml.ts';
 
 export interface GatewayOptions {
   dir: string;
@@ -33,6 +40,24 @@ export interface GatewayOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   clock?: () => number;
+  /** Fetch face results into DIR/face (default true). */
+  face?: boolean;
+  /** Character code of the face files: 0 UTF-8 (default), 1 Shift_JIS. */
+  faceCharacterCode?: CharacterCode;
+  facePageSize?: number;
+}
+
+export interface FaceReport {
+  written: number;
+  failed: boolean;
+}
+
+/** The gateway's state in DIR (only the face cursor so far). */
+export const STATE_FILE = 'onshi-gateway-state.json';
+
+/** The idempotency key of a request file: its name and bytes, so a resend is recognised. */
+export function idempotencyKeyOf(name: string, bytes: Uint8Array): string {
+  return createHash('sha256').update(name).update('\n').update(bytes).digest('hex');
 }
 
 export interface ScanReport {
@@ -47,6 +72,10 @@ const TMP_SUFFIX = '.onshi-tmp';
 export class FolderGateway {
   readonly reqDir: string;
   readonly resDir: string;
+  readonly faceDir: string;
+  private faceFailures = 0;
+  private faceNextAt = 0;
+  private facing: Promise<FaceReport> | null = null;
   private readonly fetchFn: typeof fetch;
   private readonly log: (line: string) => void;
   private readonly clock: () => number;
@@ -54,13 +83,15 @@ export class FolderGateway {
   /** Earliest time of the next send attempt after a failure (back-off). */
   nextAttemptAt = 0;
   private timer: NodeJS.Timeout | null = null;
+  private faceTimer: NodeJS.Timeout | null = null;
   private scanning: Promise<ScanReport> | null = null;
   private stopped = false;
-  readonly totals = { sent: 0, rejected: 0, failures: 0 };
+  readonly totals = { sent: 0, rejected: 0, failures: 0, face: 0 };
 
   constructor(private readonly options: GatewayOptions) {
     this.reqDir = join(options.dir, 'req');
     this.resDir = join(options.dir, 'res');
+    this.faceDir = join(options.dir, 'face');
     this.fetchFn = options.fetch ?? fetch;
     this.log = options.log ?? ((line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
     this.clock = options.clock ?? Date.now;
@@ -69,10 +100,12 @@ export class FolderGateway {
   /** Creates req/res/face and removes temporary files a killed run left behind. */
   async prepare(): Promise<void> {
     for (const d of ['req', 'res', 'face']) await mkdir(join(this.options.dir, d), { recursive: true });
-    for (const f of await readdir(this.resDir)) {
-      if (f.endsWith(TMP_SUFFIX)) {
-        await rm(join(this.resDir, f), { force: true });
-        this.log(`removed unfinished ${f}`);
+    for (const dir of [this.resDir, this.faceDir, this.options.dir]) {
+      for (const f of await readdir(dir)) {
+        if (f.endsWith(TMP_SUFFIX)) {
+          await rm(join(dir, f), { force: true });
+          this.log(`removed unfinished ${f}`);
+        }
       }
     }
   }
@@ -143,7 +176,11 @@ export class FolderGateway {
   private async send(name: string, bytes: Buffer): Promise<'retry' | { fileName: string; bytes: Buffer }> {
     const url = `${this.options.server.replace(/\/+$/, '')}/v1/interface/${encodeURIComponent(name)}`;
     try {
-      const r = await this.fetchFn(url, { method: 'POST', headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/xml' }, body: bytes });
+      const r = await this.fetchFn(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/xml', 'idempotency-key': idempotencyKeyOf(name, bytes) },
+        body: bytes,
+      });
       if (r.status !== 200) {
         await r.arrayBuffer().catch(() => undefined);
         return this.failed(name, `HTTP ${r.status}`);
@@ -170,9 +207,68 @@ export class FolderGateway {
   }
 
   private async writeResult(fileName: string, bytes: Buffer): Promise<void> {
-    const tmp = join(this.resDir, `${fileName}${TMP_SUFFIX}`);
-    await writeFile(tmp, bytes);
-    await rename(tmp, join(this.resDir, fileName));
+    await writeAtomically(this.resDir, fileName, bytes);
+  }
+
+  /** The face cursor kept in DIR (0 when there is none yet). */
+  async faceCursor(): Promise<string> {
+    try {
+      const state = JSON.parse(await readFile(join(this.options.dir, STATE_FILE), 'utf8')) as { faceAfter?: unknown };
+      return typeof state.faceAfter === 'string' && /^\d+$/.test(state.faceAfter) ? state.faceAfter : '0';
+    } catch {
+      return '0';
+    }
+  }
+
+  /** Fetches every face result after the cursor into DIR/face; one fetch at a time. */
+  async pollFace(): Promise<FaceReport> {
+    if (this.facing) return this.facing;
+    this.facing = this.pollFaceOnce().finally(() => (this.facing = null));
+    return this.facing;
+  }
+
+  private async pollFaceOnce(): Promise<FaceReport> {
+    const report: FaceReport = { written: 0, failed: false };
+    if (this.clock() < this.faceNextAt) return report;
+    let after = await this.faceCursor();
+    const base = this.options.server.replace(/\/+$/, '');
+    const limit = this.options.facePageSize ?? 100;
+    for (;;) {
+      if (this.stopped) break;
+      let page: { results: { id: string; fileName: string; content: string }[]; next: string; more: boolean };
+      try {
+        const r = await this.fetchFn(`${base}/v1/interface/face-results?after=${after}&limit=${limit}&characterCode=${this.options.faceCharacterCode ?? '0'}`, {
+          headers: { authorization: `Bearer ${this.options.token}` },
+        });
+        if (r.status !== 200) {
+          await r.arrayBuffer().catch(() => undefined);
+          throw new Error(`HTTP ${r.status}`);
+        }
+        page = (await r.json()) as typeof page;
+      } catch (e) {
+        this.faceFailures++;
+        const wait = Math.min(this.options.retryMaxMs ?? 30_000, (this.options.retryMinMs ?? 500) * 2 ** (this.faceFailures - 1));
+        this.faceNextAt = this.clock() + wait;
+        this.log(`face results not fetched (${e instanceof Error ? e.message : String(e)}); retry in ${wait} ms`);
+        report.failed = true;
+        return report;
+      }
+      this.faceFailures = 0;
+      for (const r of page.results) {
+        // Only a plain face file name is written (never a path).
+        const name = basename(r.fileName);
+        if (!/^OQSsiquc01res_face_.+_\d{14}\.xml$/.test(name) || !/^\d+$/.test(r.id)) throw new Error(`face result with an unexpected name ${JSON.stringify(r.fileName)}`);
+        await writeAtomically(this.faceDir, name, Buffer.from(r.content, 'base64'));
+        // The cursor moves only after its file is in place.
+        await writeAtomically(this.options.dir, STATE_FILE, Buffer.from(`${JSON.stringify({ faceAfter: r.id })}\n`));
+        after = r.id;
+        report.written++;
+        this.totals.face++;
+        this.log(`face ${name}`);
+      }
+      if (!page.more || page.results.length === 0) break;
+    }
+    return report;
   }
 
   /** Moves a request it cannot process into res with a .err file beside it. */
@@ -191,22 +287,31 @@ export class FolderGateway {
   async start(): Promise<void> {
     await this.prepare();
     this.stopped = false;
-    const tick = async () => {
-      try {
-        await this.scan();
-      } catch (e) {
-        this.log(`scan failed: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      if (!this.stopped) this.timer = setTimeout(tick, this.options.pollMs ?? 500);
+    // Requests and face results run as two loops: a long backlog in req does not delay face files.
+    const loop = (name: string, work: () => Promise<unknown>, set: (t: NodeJS.Timeout) => void) => {
+      const tick = async () => {
+        try {
+          await work();
+        } catch (e) {
+          this.log(`${name} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        if (!this.stopped) set(setTimeout(tick, this.options.pollMs ?? 500));
+      };
+      return tick();
     };
-    await tick();
+    await Promise.all([
+      loop('scan', () => this.scan(), (t) => (this.timer = t)),
+      this.options.face !== false ? loop('face', () => this.pollFace(), (t) => (this.faceTimer = t)) : undefined,
+    ]);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    for (const t of [this.timer, this.faceTimer]) if (t) clearTimeout(t);
     this.timer = null;
+    this.faceTimer = null;
     if (this.scanning) await this.scanning;
+    if (this.facing) await this.facing;
   }
 }
 
@@ -225,6 +330,13 @@ function fileNameOf(header: string | null): string | undefined {
   const star = /filename\*=UTF-8''([^;]+)/i.exec(header);
   if (star) return decodeURIComponent(star[1]);
   return /filename="([^"]+)"/i.exec(header)?.[1];
+}
+
+/** Writes a file under a temporary name and renames it: a reader never sees it half-written. */
+async function writeAtomically(dir: string, name: string, bytes: Buffer): Promise<void> {
+  const tmp = join(dir, `${name}${TMP_SUFFIX}`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, join(dir, name));
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -95,6 +95,11 @@ export const resultOfQualificationSchema: Schema = [
   'ReferenceNumber',
 ];
 
+/** A 照会番号 registration record: the member's card numbers and birth date, and the facility's number. */
+export const referenceRecordSchema: Schema = ['InsurerNumber', 'InsuredCardSymbol', 'InsuredIdentificationNumber', 'InsuredBranchNumber', 'Birthdate', 'ReferenceNumber', 'ArbitraryIdentifier'];
+
+const registrationResultHeader: Schema = ['ProcessExecutionTime', 'MedicalInstitutionCode', 'ArbitraryFileIdentifier', 'SegmentOfResult', 'ErrorCode', 'ErrorMessage', 'CharacterCodeIdentifier'];
+
 const requestHeader: Schema = ['QualificationConfirmationDate', 'MedicalInstitutionCode', 'ArbitraryFileIdentifier', 'CharacterCodeIdentifier'];
 
 /** The families onshi serves, by file-name prefix: request and result schemas of XmlMsg. */
@@ -174,6 +179,29 @@ export const families = {
           true,
         ),
       ]),
+    ],
+  },
+  /**
+   * 照会番号登録 (single). Decision (INTERFACE.md §2.6 is thin): one record, its elements directly in
+   * MessageBody (a record wrapped in ReferenceNumberRegistrationInfo is read too); the result
+   * echoes it in ReferenceNumberRegistrationInfo with the record's ProcessingResult*.
+   */
+  OQSsiimm01: {
+    request: [
+      group('MessageHeader', requestHeader),
+      group('MessageBody', [...referenceRecordSchema, group('ReferenceNumberRegistrationInfo', referenceRecordSchema)]),
+    ],
+    result: [
+      group('MessageHeader', registrationResultHeader),
+      group('MessageBody', ['ProcessingResultStatus', 'ProcessingResultCode', 'ProcessingResultMessage', group('ReferenceNumberRegistrationInfo', referenceRecordSchema)]),
+    ],
+  },
+  /** 照会番号登録 (bulk): every record in its own ReferenceNumberRegistrationInfo; each reported. */
+  OQSmuimm01: {
+    request: [group('MessageHeader', requestHeader), group('MessageBody', [group('ReferenceNumberRegistrationInfo', referenceRecordSchema, true)])],
+    result: [
+      group('MessageHeader', [...registrationResultHeader.slice(0, -1), 'NumberOfProcessingResult', 'NumberOfNormalProcessing', 'NumberOfError', 'CharacterCodeIdentifier']),
+      group('MessageBody', [group('ReferenceNumberRegistrationInfo', [...referenceRecordSchema, 'ProcessingResultStatus', 'ProcessingResultCode', 'ProcessingResultMessage'], true)]),
     ],
   },
 } as const satisfies Record<string, { request: Schema; result: Schema }>;

@@ -2,10 +2,23 @@
 // confirmation like any other (ConfirmationService, recorded as a usage event); the bulk messages
 // are batch inquiries (BatchService). Every refusal becomes a result file with SegmentOfResult 9
 // and an error code from the one catalogue; nothing here answers a 500.
+//
+// Exactly once: a request sent with an Idempotency-Key (the gateway sends one per file) has its
+// result stored in the very transaction that did its work (the single inquiry's usage event, the
+// bulk upload's batch), keyed by (facility, key). A retry whose first answer was lost is answered
+// from the store and processed no second time; two racing copies collide on the key and the loser's
+// transaction (its usage event or batch with it) is rolled back. Downloads (OQSmuquc02) change
+// nothing and are simply answered again.
 
 import type { BatchService } from '../batch/service.ts';
-import type { ConfirmationService } from '../confirmation/service.ts';
-import { OnshiError, type ErrorCode } from '../platform/errors.ts';
+import type { ConfirmationService, ConfirmationAnswer } from '../confirmation/service.ts';
+import { insertUsageEvents } from '../confirmation/repository.ts';
+import type { Db } from '../platform/db.ts';
+import { isUniqueViolation, OnshiError, type ErrorCode } from '../platform/errors.ts';
+import { jstDateOf } from '../platform/time.ts';
+import { FaceResults } from './face.ts';
+import { MAX_REGISTRATIONS, ReferenceNumbers } from './reference-numbers.ts';
+import './tables.ts';
 import { interfaceError, ReferenceClassification, SegmentOfResult } from './codes.ts';
 import {
   compactDate,
@@ -28,20 +41,51 @@ export interface ResultFile {
   bytes: Buffer;
   /** SegmentOfResult written, for logs and tests. */
   segment: string;
+  /** Answered from the idempotency store (a retry), not processed again. */
+  replayed?: boolean;
+}
+
+/** A request to be processed at most once: its key and names. */
+interface Once {
+  key: string;
+  fileName: string;
+  resultName: string;
+}
+
+/**
+ * How long a stored result answers a retry. The stored files hold personal data, so they are not
+ * kept for ever; a request resent after this long is processed again.
+ */
+export const IDEMPOTENCY_RETENTION_MS = 7 * 24 * 3600_000;
+const PURGE_EVERY_MS = 3600_000;
+
+/** 1–128 visible ASCII characters (the gateway sends a SHA-256 in hex). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+function isFile(x: Msg | ResultFile): x is ResultFile {
+  return Buffer.isBuffer((x as { bytes?: unknown }).bytes);
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export class InterfaceService {
+  readonly face: FaceResults;
+  readonly references: ReferenceNumbers;
+  private lastPurge = 0;
+
   constructor(
     private readonly confirmation: ConfirmationService,
     private readonly batch: BatchService,
     private readonly clock: () => Date = () => new Date(),
     private readonly logError: (e: unknown) => void = () => {},
-  ) {}
+    private readonly db: Db,
+  ) {
+    this.references = new ReferenceNumbers(db, clock);
+    this.face = new FaceResults(db, clock, this.references);
+  }
 
-  /** Answers one request file for a facility. */
-  async handle(facilityCode: string, fileName: string, bytes: Uint8Array): Promise<ResultFile> {
+  /** Answers one request file for a facility; with `idempotencyKey`, at most once per key. */
+  async handle(facilityCode: string, fileName: string, bytes: Uint8Array, idempotencyKey?: string): Promise<ResultFile> {
     const named = requestFileName(fileName);
     const family: FamilyName = named?.family ?? 'OQSsiquc01';
     const resultName = named?.resultFileName ?? resultFileNameOf(fileName);
@@ -55,20 +99,85 @@ export class InterfaceService {
       const institution = str(header.MedicalInstitutionCode);
       if (!institution) throw new OnshiError('ONSHI_INTERFACE_INVALID_HEADER', { detail: 'MedicalInstitutionCode' });
       if (institution !== facilityCode) throw new OnshiError('ONSHI_AUTH_FORBIDDEN', { detail: 'MedicalInstitutionCode' });
+      let once: Once | undefined;
+      if (idempotencyKey !== undefined) {
+        if (!IDEMPOTENCY_KEY.test(idempotencyKey)) throw new OnshiError('ONSHI_INTERFACE_IDEMPOTENCY_KEY_INVALID', { detail: 'Idempotency-Key' });
+        const replay = await this.replay(facilityCode, idempotencyKey, fileName);
+        if (replay) return replay;
+        once = { key: idempotencyKey, fileName, resultName };
+      }
       const body = (request.msg.MessageBody as Msg | undefined) ?? {};
-      const msg =
+      const out =
         family === 'OQSsiquc01'
-          ? await this.single(facilityCode, header, body, characterCode)
+          ? await this.single(facilityCode, header, body, characterCode, once)
           : family === 'OQSmuquc01'
-            ? await this.bulkUpload(facilityCode, header, body, characterCode)
-            : await this.bulkDownload(facilityCode, header, body, characterCode);
-      return this.file(resultName, family, msg, characterCode);
+            ? await this.bulkUpload(facilityCode, header, body, characterCode, once)
+            : family === 'OQSmuquc02'
+              ? await this.bulkDownload(facilityCode, header, body, characterCode)
+              : family === 'OQSsiimm01'
+                ? await this.registerOne(facilityCode, header, body, characterCode)
+                : await this.registerMany(facilityCode, header, body, characterCode);
+      return isFile(out) ? out : this.file(resultName, family, out, characterCode);
     } catch (e) {
       const code: ErrorCode = e instanceof OnshiError ? e.code : 'ONSHI_INTERNAL';
       if (!(e instanceof OnshiError)) this.logError(e);
       const detail = e instanceof OnshiError ? str(e.details?.detail) : undefined;
       return this.file(resultName, family, this.failure(header, characterCode, code, detail), characterCode);
     }
+  }
+
+  /** The stored result of a key, or undefined; the key used for another file name is refused. */
+  private async replay(facilityCode: string, key: string, fileName: string): Promise<ResultFile | undefined> {
+    const stored = await this.db
+      .selectFrom('interface_idempotency')
+      .select(['file_name', 'result_file_name', 'result_bytes'])
+      .where('facility_code', '=', facilityCode)
+      .where('idempotency_key', '=', key)
+      .where('created_at', '>=', new Date(this.clock().getTime() - IDEMPOTENCY_RETENTION_MS).toISOString())
+      .executeTakeFirst();
+    if (!stored) return undefined;
+    if (stored.file_name !== fileName) throw new OnshiError('ONSHI_INTERFACE_IDEMPOTENCY_CONFLICT', { detail: stored.file_name });
+    // Only processed results (SegmentOfResult 1) are stored.
+    return { fileName: stored.result_file_name, bytes: Buffer.from(stored.result_bytes), segment: SegmentOfResult.done, replayed: true };
+  }
+
+  /**
+   * Does `work` and stores the result under the key in one transaction. A concurrent copy that got
+   * there first wins: this one's work is rolled back and the stored result answered.
+   */
+  private async storeOnce(facilityCode: string, once: Once, file: ResultFile, work: (trx: Db) => Promise<void>): Promise<ResultFile> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await work(trx);
+        await this.insertStored(trx, facilityCode, once, file);
+      });
+      return file;
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      const stored = await this.replay(facilityCode, once.key, once.fileName);
+      if (!stored) throw e;
+      return stored;
+    }
+  }
+
+  private async insertStored(trx: Db, facilityCode: string, once: Once, file: ResultFile): Promise<void> {
+    const now = this.clock().getTime();
+    if (now - this.lastPurge >= PURGE_EVERY_MS) {
+      // Expired results go (a key seen again after expiry is then stored anew, not a conflict).
+      this.lastPurge = now;
+      await trx.deleteFrom('interface_idempotency').where('created_at', '<', new Date(now - IDEMPOTENCY_RETENTION_MS).toISOString()).execute();
+    }
+    // This key's own expired result, if the hourly purge has not taken it yet.
+    await trx
+      .deleteFrom('interface_idempotency')
+      .where('facility_code', '=', facilityCode)
+      .where('idempotency_key', '=', once.key)
+      .where('created_at', '<', new Date(now - IDEMPOTENCY_RETENTION_MS).toISOString())
+      .execute();
+    await trx
+      .insertInto('interface_idempotency')
+      .values({ facility_code: facilityCode, idempotency_key: once.key, file_name: once.fileName, result_file_name: file.fileName, result_bytes: file.bytes, created_at: this.clock().toISOString() })
+      .execute();
   }
 
   private file(fileName: string, family: FamilyName, msg: Msg, requested: CharacterCode): ResultFile {
@@ -91,7 +200,7 @@ export class InterfaceService {
     };
   }
 
-  private async single(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode): Promise<Msg> {
+  private async single(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode, once?: Once): Promise<Msg | ResultFile> {
     const search = body.QualificationConfirmSearchInfo as Msg | undefined;
     if (!search) throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: 'QualificationConfirmSearchInfo' });
     const now = this.clock();
@@ -101,10 +210,31 @@ export class InterfaceService {
     // a 資格確認書 carries the same numbers as the paper card it replaces. So the XML inquiry answers
     // the membership (confirmByCardNumbers), not a presumed paper card as POST /v1/confirmations
     // does by default: presuming one would refuse every 資格確認書 holder from 2025-12-02.
-    const answer = await this.confirmation.confirmByCardNumbers(facilityCode, inquiryOf(search, str(header.QualificationConfirmationDate)), { withLimitCategory: limitConsent });
+    const inquiry = inquiryOf(search, str(header.QualificationConfirmationDate));
+    let answer: ConfirmationAnswer;
+    let event: Parameters<typeof insertUsageEvents>[1][number] | undefined;
+    if (!once) answer = await this.confirmation.confirmByCardNumbers(facilityCode, inquiry, { withLimitCategory: limitConsent });
+    else {
+      // The same decision and event as confirmByCardNumbers, but the event is written in the
+      // transaction that stores the result (not by the group commit), so both commit or neither.
+      const evaluated = await this.confirmation.evaluateCardNumbers(inquiry, now, { withLimitCategory: limitConsent });
+      answer = evaluated.answer;
+      event = {
+        confirmation_id: answer.confirmationId,
+        occurred_at: now.toISOString(),
+        occurred_on: jstDateOf(now),
+        facility_code: facilityCode,
+        method: 'insurance_card',
+        result: answer.result,
+        reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
+        insurer_number: evaluated.insurerNumber,
+        person_id: evaluated.personId,
+      };
+    }
     const person = personResult(answer, search, limitConsent ? compactTime(now) : undefined);
     const { ResultOfQualificationConfirmation: record, ...status } = person;
-    return {
+    if (answer.result === 'valid' && record) (record as Msg).ReferenceNumber = await this.references.of(facilityCode, answer.member);
+    const msg: Msg = {
       MessageHeader: {
         ProcessExecutionTime: compactTime(now),
         QualificationConfirmationDate: str(header.QualificationConfirmationDate) ?? (answer.result !== 'error' ? compactDate(answer.asOf) : undefined),
@@ -120,9 +250,12 @@ export class InterfaceService {
         ResultList: record ? { ResultOfQualificationConfirmation: [record as Msg] } : undefined,
       },
     };
+    if (!once || !event) return msg;
+    const e = event;
+    return this.storeOnce(facilityCode, once, this.file(once.resultName, 'OQSsiquc01', msg, characterCode), (trx) => insertUsageEvents(trx, [e]));
   }
 
-  private async bulkUpload(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode): Promise<Msg> {
+  private async bulkUpload(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode, once?: Once): Promise<Msg | ResultFile> {
     const list = (body.QualificationConfirmSearchInfo as Msg[] | undefined) ?? [];
     const date = isoDate(str(header.QualificationConfirmationDate));
     const rows = list.map((s) => ({ ...(inquiryOf(s, undefined) as Record<string, string | undefined>), limitConsent: s.LimitApplicationCertificateRelatedConsFlg === '1', search: s }));
@@ -131,7 +264,28 @@ export class InterfaceService {
     if (arbitrary) meta.arbitraryFileIdentifier = arbitrary;
     if (header.QualificationConfirmationDate) meta.qualificationConfirmationDate = str(header.QualificationConfirmationDate)!;
     // A malformed date is refused by the rules row by row (as an エラー) — the batch keeps it as given.
-    const accepted = await this.batch.submit(facilityCode, rows, 'xml', meta, date && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : undefined);
+    const asOf = date && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : undefined;
+    if (once) {
+      // The batch and the stored acceptance commit together: a retried upload never makes a second batch.
+      let file: ResultFile | undefined;
+      try {
+        await this.batch.submit(facilityCode, rows, 'xml', meta, asOf, async (trx, accepted) => {
+          file = this.file(once.resultName, 'OQSmuquc01', this.acceptance(facilityCode, header, characterCode, accepted), characterCode);
+          await this.insertStored(trx, facilityCode, once, file);
+        });
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        const stored = await this.replay(facilityCode, once.key, once.fileName);
+        if (!stored) throw e;
+        return stored;
+      }
+      return file!;
+    }
+    return this.acceptance(facilityCode, header, characterCode, await this.batch.submit(facilityCode, rows, 'xml', meta, asOf));
+  }
+
+  private acceptance(facilityCode: string, header: Msg, characterCode: CharacterCode, accepted: { receptionNumber: string; createdAt: string }): Msg {
+    const arbitrary = str(header.ArbitraryFileIdentifier);
     const now = this.clock();
     return {
       MessageHeader: {
@@ -147,6 +301,34 @@ export class InterfaceService {
         ReceptionDateTime: compactTime(new Date(accepted.createdAt)),
         ProcessingResultStatus: '1',
       },
+    };
+  }
+
+  /** 照会番号 registration, single: the record in MessageBody (or in one ReferenceNumberRegistrationInfo). */
+  private async registerOne(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode): Promise<Msg> {
+    const { ReferenceNumberRegistrationInfo: wrapped, ...direct } = body;
+    const record = (wrapped as Msg | undefined) ?? (Object.keys(direct).length > 0 ? (direct as Msg) : undefined);
+    if (!record) throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: 'ReferenceNumberRegistrationInfo' });
+    const status = await this.references.register(facilityCode, record);
+    return { MessageHeader: registrationHeader(this.clock(), facilityCode, header, characterCode), MessageBody: { ...status, ReferenceNumberRegistrationInfo: record } };
+  }
+
+  /** 照会番号 registration, bulk: every record reported; a bad one does not block the others. */
+  private async registerMany(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode): Promise<Msg> {
+    const records = (body.ReferenceNumberRegistrationInfo as Msg[] | undefined) ?? [];
+    if (records.length === 0) throw new OnshiError('ONSHI_BATCH_EMPTY');
+    if (records.length > MAX_REGISTRATIONS) throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { detail: `${records.length} > ${MAX_REGISTRATIONS}` });
+    const units: Msg[] = [];
+    for (const record of records) units.push({ ...record, ...(await this.references.register(facilityCode, record)) });
+    const errors = units.filter((u) => u.ProcessingResultStatus !== '1').length;
+    return {
+      MessageHeader: {
+        ...registrationHeader(this.clock(), facilityCode, header, characterCode),
+        NumberOfProcessingResult: String(units.length),
+        NumberOfNormalProcessing: String(units.length - errors),
+        NumberOfError: String(errors),
+      },
+      MessageBody: { ReferenceNumberRegistrationInfo: units },
     };
   }
 
@@ -168,10 +350,11 @@ export class InterfaceService {
       return { MessageHeader: { ...head, SegmentOfResult: SegmentOfResult.processing, ...interfaceError('ONSHI_BATCH_PROCESSING') } };
     }
     const units: Msg[] = [];
+    const referenceOf = await this.references.allOf(facilityCode);
     for await (const r of this.batch.allResults(receptionNumber)) {
       const search = (r.input.search as Msg | undefined) ?? searchOfJsonRow(r.input);
       const unit = personResult({ ...r.answer, confirmationId: '' } as Parameters<typeof personResult>[0], search);
-      units.push({ QualificationConfirmSearchInfo: search, ...unit });
+      units.push({ QualificationConfirmSearchInfo: search, ...unit, ReferenceNumber: r.answer.result === 'valid' ? referenceOf(r.answer.member) : undefined });
     }
     return {
       MessageHeader: {
@@ -184,6 +367,17 @@ export class InterfaceService {
       MessageBody: units.length > 0 ? { BulkConfirmUnit: units } : undefined,
     };
   }
+}
+
+/** The header of a registration result. */
+function registrationHeader(now: Date, facilityCode: string, header: Msg, characterCode: CharacterCode): Msg {
+  return {
+    ProcessExecutionTime: compactTime(now),
+    MedicalInstitutionCode: facilityCode,
+    ArbitraryFileIdentifier: str(header.ArbitraryFileIdentifier),
+    SegmentOfResult: SegmentOfResult.done,
+    CharacterCodeIdentifier: characterCode,
+  };
 }
 
 /** The search block echoed for a row that came in as JSON or CSV. */

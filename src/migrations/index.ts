@@ -11,6 +11,7 @@ import { statisticsMigrations } from '../statistics/migrations.ts';
 import { batchMigrations } from '../batch/migrations.ts';
 import { transitionMigrations } from '../programmes/transition/migrations.ts';
 import { itFundMigrations } from '../itfund/migrations.ts';
+import { interfaceMigrations } from '../interface/migrations.ts';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const t = typesFor(dialect);
@@ -151,6 +152,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     ...batchMigrations(t),
     ...transitionMigrations(t),
     ...itFundMigrations(t),
+    ...interfaceMigrations(t),
   };
 }
 

@@ -4,14 +4,16 @@
 // golden result files (times and reception numbers masked) and read back with the codec.
 // UPDATE_GOLDEN=1 rewrites the golden result files (review the diff before committing).
 
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
-import { describe, expect, it, beforeAll } from 'vitest';
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { storeKinds } from '../support/stores.ts';
 import { addMember, confirm, createFacility, createInsurer, type Harness, type TestFacility, type TestInsurer, useApp } from '../support/fixtures.ts';
 import { decodeResult, encodeRequest } from '../../src/interface/codec.ts';
+import { FolderGateway } from '../../src/interface/gateway.ts';
 import type { FamilyName, Msg } from '../../src/interface/schema.ts';
 
 const DIR = join(import.meta.dirname, '../fixtures/interface');
@@ -32,8 +34,11 @@ function masked(bytes: Buffer, sjis: boolean): string {
 }
 
 function expectGolden(r: LightMyRequestResponse, goldenName: string): void {
-  const sjis = /Shift_JIS/.test(String(r.headers['content-type']));
-  const text = masked(r.rawPayload, sjis);
+  expectGoldenBytes(r.rawPayload, /Shift_JIS/.test(String(r.headers['content-type'])), goldenName);
+}
+
+function expectGoldenBytes(bytes: Buffer, sjis: boolean, goldenName: string): void {
+  const text = masked(bytes, sjis);
   const path = join(DIR, goldenName);
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) writeFileSync(path, sjis ? iconv.encode(text, 'cp932') : Buffer.from(text));
   const golden = readFileSync(path);
@@ -61,6 +66,34 @@ describe.each(storeKinds)('the real interface over HTTP (%s)', (kind) => {
   let other: TestFacility;
   let kokuho: TestInsurer;
 
+  let url: string;
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** One request file through the folder gateway (a real HTTP client of the listening app): what it leaves in res. */
+  async function viaGateway(fileName: string, body: Buffer): Promise<Map<string, Buffer>> {
+    const dir = mkdtempSync(join(tmpdir(), 'onshi-gw-golden-'));
+    dirs.push(dir);
+    const gw = new FolderGateway({ dir, server: url, token: facility.token, settleMs: 0, log: () => {}, face: false });
+    await gw.prepare();
+    writeFileSync(join(dir, 'req', fileName), body);
+    await gw.scan();
+    expect(readdirSync(join(dir, 'req'))).toEqual([]);
+    return new Map(readdirSync(join(dir, 'res')).map((n) => [n, readFileSync(join(dir, 'res', n))]));
+  }
+
+  /** Sends a request file through the gateway and checks its result against the golden file. */
+  async function expectGoldenViaGateway(fileName: string, body: Buffer, goldenName: string): Promise<Buffer> {
+    const files = await viaGateway(fileName, body);
+    const resultName = fileName.replace('req_', 'res_');
+    expect([...files.keys()]).toEqual([resultName]);
+    const bytes = files.get(resultName)!;
+    expectGoldenBytes(bytes, bytes.subarray(0, 60).toString('latin1').includes('Shift_JIS'), goldenName);
+    return bytes;
+  }
+
   beforeAll(async () => {
     kokuho = await createInsurer(h.app, { insurerNumber: KOKUHO, kind: 'kokuho', name: '千代田区' });
     await createInsurer(h.app, { insurerNumber: KENPO, kind: 'kenpo_kumiai', name: 'テスト健保' });
@@ -79,6 +112,7 @@ describe.each(storeKinds)('the real interface over HTTP (%s)', (kind) => {
       qualifiedFrom: '2020-04-01',
       limitCategory: 'A03',
     });
+    url = await h.app.listen({ host: '127.0.0.1', port: 0 });
   });
 
   it('answers a UTF-8 single inquiry (shuffled, space-padded insurer) with the record, and records a usage event', async () => {
@@ -166,7 +200,7 @@ describe.each(storeKinds)('the real interface over HTTP (%s)', (kind) => {
     ['no search block', 'OQSsiquc01req_nosearch.xml', () => encodeRequest('OQSsiquc01', { MessageHeader: { MedicalInstitutionCode: FACILITY } }, '0'), 'ONSI1001E'],
     ['no MedicalInstitutionCode', 'OQSsiquc01req_nocode.xml', () => encodeRequest('OQSsiquc01', { MessageHeader: { ArbitraryFileIdentifier: 'x' }, MessageBody: { QualificationConfirmSearchInfo: { InsurerNumber: KENPO } } }, '0'), 'ONSI1003E'],
     ['another facility’s code', 'OQSsiquc01req_other.xml', () => encodeRequest('OQSsiquc01', { MessageHeader: { MedicalInstitutionCode: '1310000013' }, MessageBody: { QualificationConfirmSearchInfo: { InsurerNumber: KENPO } } }, '1'), 'ONSI1004E'],
-    ['an unknown message', 'OQSsiimm01req_1.xml', () => fixture('OQSsiquc01req_utf8_valid.xml'), 'ONSI1002E'],
+    ['an unknown message', 'OQSmutic01req_1.xml', () => fixture('OQSsiquc01req_utf8_valid.xml'), 'ONSI1002E'],
     ['an unknown reception number', 'OQSmuquc02req_x.xml', () => encodeRequest('OQSmuquc02', { MessageHeader: { MedicalInstitutionCode: FACILITY }, MessageBody: { ReceptionNumber: '0'.repeat(32) } }, '0'), 'ONSI1005E'],
     ['a bulk upload without rows', 'OQSmuquc01req_empty.xml', () => encodeRequest('OQSmuquc01', { MessageHeader: { MedicalInstitutionCode: FACILITY } }, '0'), 'ONSI1006E'],
   ])('answers %s with SegmentOfResult 9, never a 500, recording nothing', async (_name, fileName, body, code) => {
@@ -261,5 +295,111 @@ describe.each(storeKinds)('the real interface over HTTP (%s)', (kind) => {
     expectGolden(r, download.replace('req_', 'res_'));
     // Batch inquiries are not reception confirmations: no usage events.
     expect(await usageEvents(h, FACILITY)).toBe(before);
+  });
+
+  it('gives every golden request fixture the same result through the folder gateway as through the route', async () => {
+    const reception: Record<string, string> = {};
+    const requests = readdirSync(DIR)
+      .filter((n) => /^OQS(siquc01|muquc01|muquc02)req_/.test(n))
+      .sort();
+    expect(requests.length).toBeGreaterThanOrEqual(9);
+    for (const name of requests) {
+      const enc = name.includes('_sjis_') ? 'sjis' : 'utf8';
+      const golden = name.replace('req_', 'res_');
+      if (name.includes('_malformed')) {
+        // Not well-formed: the gateway never sends it; it moves it to res with a .err beside it.
+        const files = await viaGateway(name, fixture(name));
+        expect([...files.keys()].sort()).toEqual([name.replace(/\.xml$/, '.err'), name]);
+        expect(files.get(name.replace(/\.xml$/, '.err'))!.toString('utf8')).toMatch(/^ErrorCode=ONSI1001E\n/);
+        continue;
+      }
+      let body: Buffer = fixture(name);
+      if (name.startsWith('OQSmuquc02')) {
+        await h.ctx.batch.idle();
+        body = enc === 'sjis' ? iconv.encode(iconv.decode(body, 'cp932').replace('RECEPTION_NUMBER', reception[enc]), 'cp932') : Buffer.from(body.toString('utf8').replace('RECEPTION_NUMBER', reception[enc]));
+      }
+      const bytes = await expectGoldenViaGateway(name, body, golden);
+      if (name.startsWith('OQSmuquc01')) {
+        reception[enc] = (decodeResult('OQSmuquc01', bytes).msg.MessageBody as Msg).ReceptionNumber as string;
+        h.ctx.batch.start();
+      }
+    }
+    expect(Object.keys(reception).sort()).toEqual(['sjis', 'utf8']);
+  });
+
+  it('registers 照会番号 (single and bulk, both encodings) through the route and the gateway; each bulk record reported', async () => {
+    await addMember(h.app, kokuho, { symbol: '記号１', number: '2345', branch: '00', name: '照会　花子', nameKana: 'ショウカイ　ハナコ', birthDate: '1985-05-05', sex: 'female', qualifiedFrom: '2020-04-01' });
+    const before = await usageEvents(h, FACILITY);
+    const registered = async () =>
+      (await h.ctx.database.db.selectFrom('interface_reference_numbers').select(['number', 'branch', 'reference_number']).where('facility_code', '=', FACILITY).orderBy('number').execute()).map((r) => `${r.number}/${r.branch}=${r.reference_number}`);
+
+    const one = async (name: string) => {
+      const r = await send(h, facility, name, fixture(name));
+      expect(r.headers['content-disposition']).toContain(name.replace('req_', 'res_'));
+      expectGolden(r, name.replace('req_', 'res_'));
+      // Registering again is harmless (the same number replaces itself): the gateway gets the same file.
+      await expectGoldenViaGateway(name, fixture(name), name.replace('req_', 'res_'));
+      return r;
+    };
+
+    let r = await one('OQSsiimm01req_utf8_register.xml');
+    let res = result(r, 'OQSsiimm01');
+    expect(res.encoding).toBe('utf8');
+    expect(res.header).toMatchObject({ SegmentOfResult: '1', ArbitraryFileIdentifier: 'REG-0001', MedicalInstitutionCode: FACILITY });
+    expect(res.body).toMatchObject({ ProcessingResultStatus: '1', ReferenceNumberRegistrationInfo: { ReferenceNumber: 'P0001', InsurerNumber: '  139014', ArbitraryIdentifier: 'reg-1' } });
+    expect(await registered()).toEqual(['1234/01=P0001']);
+
+    r = await one('OQSsiimm01req_sjis_register.xml');
+    res = result(r, 'OQSsiimm01');
+    expect(res.encoding).toBe('sjis');
+    expect(res.body).toMatchObject({ ProcessingResultStatus: '1', ReferenceNumberRegistrationInfo: { ReferenceNumber: 'A123456789', InsuredCardSymbol: '記号１' } });
+    expect(await registered()).toEqual(['1234/01=P0001', '2345/00=A123456789']);
+
+    r = await one('OQSmuimm01req_utf8_bulk.xml');
+    res = result(r, 'OQSmuimm01');
+    expect(res.header).toMatchObject({ SegmentOfResult: '1', NumberOfProcessingResult: '3', NumberOfNormalProcessing: '1', NumberOfError: '2' });
+    expect((res.body.ReferenceNumberRegistrationInfo as Msg[]).map((u) => [u.ArbitraryIdentifier, u.ProcessingResultStatus, u.ProcessingResultCode])).toEqual([
+      ['reg-a', '1', undefined],
+      ['reg-b', '2', 'ONSI2101W'],
+      ['reg-c', '2', 'ONSI2201E'],
+    ]);
+    expect(await registered()).toEqual(['1234/01=P0001X', '2345/00=A123456789']);
+
+    r = await one('OQSmuimm01req_sjis_bulk.xml');
+    res = result(r, 'OQSmuimm01');
+    expect(res.encoding).toBe('sjis');
+    expect((res.body.ReferenceNumberRegistrationInfo as Msg[]).map((u) => [u.ArbitraryIdentifier, u.ProcessingResultStatus, u.ProcessingResultCode])).toEqual([
+      ['reg-d', '1', undefined],
+      ['reg-e', '2', 'ONSI2102W'],
+      ['reg-f', '2', 'ONSI2001E'],
+    ]);
+    expect((res.body.ReferenceNumberRegistrationInfo as Msg[])[2].ProcessingResultMessage).toContain('Birthdate');
+    expect(await registered()).toEqual(['1234/01=P0001X', '2345/00=B2']);
+    // Registrations are not confirmations.
+    expect(await usageEvents(h, FACILITY)).toBe(before);
+
+    // A registration without records, or of another facility, is refused as a whole.
+    const empty = result(await send(h, facility, 'OQSmuimm01req_empty.xml', encodeRequest('OQSmuimm01', { MessageHeader: { MedicalInstitutionCode: FACILITY } }, '0')), 'OQSmuimm01');
+    expect(empty.header).toMatchObject({ SegmentOfResult: '9', ErrorCode: 'ONSI1006E' });
+    const nobody = result(await send(h, facility, 'OQSsiimm01req_empty.xml', encodeRequest('OQSsiimm01', { MessageHeader: { MedicalInstitutionCode: FACILITY } }, '0')), 'OQSsiimm01');
+    expect(nobody.header).toMatchObject({ SegmentOfResult: '9', ErrorCode: 'ONSI1001E' });
+    const theirs = result(await send(h, other, 'OQSsiimm01req_x.xml', fixture('OQSsiimm01req_utf8_register.xml')), 'OQSsiimm01');
+    expect(theirs.header).toMatchObject({ SegmentOfResult: '9', ErrorCode: 'ONSI1004E' });
+    expect(await registered()).toEqual(['1234/01=P0001X', '2345/00=B2']);
+  });
+
+  it("echoes the facility's 照会番号 in its single and bulk results, and only in its own", async () => {
+    const single = (code: string, number: string, branch: string, birth: string) =>
+      encodeRequest('OQSsiquc01', { MessageHeader: { MedicalInstitutionCode: code }, MessageBody: { QualificationConfirmSearchInfo: { InsurerNumber: KOKUHO, InsuredCardSymbol: '記号１', InsuredIdentificationNumber: number, InsuredBranchNumber: branch, Birthdate: birth } } }, '0');
+    const record = (r: LightMyRequestResponse) => ((result(r, 'OQSsiquc01').body.ResultList as Msg).ResultOfQualificationConfirmation as Msg[])[0];
+    expect(record(await send(h, facility, 'OQSsiquc01req_ref1.xml', single(FACILITY, '1234', '01', '19800401'))).ReferenceNumber).toBe('P0001X');
+    expect(record(await send(h, facility, 'OQSsiquc01req_ref2.xml', single(FACILITY, '2345', '00', '19850505'))).ReferenceNumber).toBe('B2');
+    expect(record(await send(h, other, 'OQSsiquc01req_ref3.xml', single(other.code, '1234', '01', '19800401'))).ReferenceNumber).toBeUndefined();
+
+    const up = result(await send(h, facility, 'OQSmuquc01req_ref.xml', fixture('OQSmuquc01req_utf8_bulk.xml')), 'OQSmuquc01');
+    await h.ctx.batch.idle();
+    const download = encodeRequest('OQSmuquc02', { MessageHeader: { MedicalInstitutionCode: FACILITY }, MessageBody: { ReceptionNumber: up.body.ReceptionNumber as string } }, '0');
+    const units = result(await send(h, facility, 'OQSmuquc02req_ref.xml', download), 'OQSmuquc02').body.BulkConfirmUnit as Msg[];
+    expect(units.map((u) => u.ReferenceNumber)).toEqual(['P0001X', undefined, undefined]);
   });
 });

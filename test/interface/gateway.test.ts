@@ -1,5 +1,6 @@
 // The folder gateway end to end on a temporary folder against a listening onshi server: requests in
-// both encodings, a malformed file, an unreachable server, and the states a kill can leave behind.
+// both encodings, a malformed file, an unreachable server, and the states a kill can leave behind;
+// card confirmations arriving in DIR/face; a lost answer resent without being processed twice.
 
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app/build-app.ts';
 import { decodeResult } from '../../src/interface/codec.ts';
-import { FolderGateway } from '../../src/interface/gateway.ts';
+import { FolderGateway, STATE_FILE } from '../../src/interface/gateway.ts';
+import { SimulatedReader } from '../../src/reader/simulator.ts';
+import { injectTransport, personWithCard } from '../support/cards.ts';
 import type { Msg } from '../../src/interface/schema.ts';
 import { createTestContext, type TestContext } from '../support/stores.ts';
-import { addMember, createFacility, createInsurer, type TestFacility } from '../support/fixtures.ts';
+import { addMember, createFacility, createInsurer, type TestFacility, type TestInsurer } from '../support/fixtures.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/interface');
 
@@ -20,12 +23,13 @@ describe('folder gateway', () => {
   let app: FastifyInstance;
   let url: string;
   let facility: TestFacility;
+  let kokuho: TestInsurer;
   const dirs: string[] = [];
 
   beforeAll(async () => {
     ctx = await createTestContext('sqlite');
     app = await buildApp(ctx);
-    const kokuho = await createInsurer(app, { insurerNumber: '139014', kind: 'kokuho' });
+    kokuho = await createInsurer(app, { insurerNumber: '139014', kind: 'kokuho' });
     await createInsurer(app, { insurerNumber: '06139018', kind: 'kenpo_kumiai' });
     facility = await createFacility(app, { code: '1319000019' });
     await addMember(app, kokuho, { symbol: '記号１', number: '1234', branch: '01', name: '診療　太郎', nameKana: 'シンリョウ　タロウ', birthDate: '1980-04-01' });
@@ -163,5 +167,83 @@ describe('folder gateway', () => {
     copyFileSync(join(FIXTURES, 'OQSsiquc01req_utf8_valid.xml'), join(dir, 'req', 'OQSsiquc01req_w.xml'));
     expect(await gw.scan()).toMatchObject({ sent: 0, deferred: 1 });
     expect(readdirSync(join(dir, 'req'))).toEqual(['OQSsiquc01req_w.xml']);
+  });
+
+  async function cardConfirmation(): Promise<string> {
+    const t = injectTransport(app);
+    const holder = await personWithCard(app, t, kokuho, { name: '顔認　次郎', nameKana: 'カオニン　ジロウ' });
+    const answer = await new SimulatedReader(t, facility.token).confirm(holder.card, { verification: 'face', registerNow: true, consent: { medication: true } });
+    return answer.confirmationId as string;
+  }
+
+  it('writes card confirmations into face, keeps the cursor after the files, and re-writes the same names after a lost cursor', async () => {
+    const dir = folder();
+    const { gw } = gateway(dir);
+    await gw.prepare();
+    // Whatever happened before this folder existed is fetched too (cursor 0).
+    const known = (await gw.pollFace()).written;
+    const ids = [await cardConfirmation(), await cardConfirmation()];
+    expect(await gw.pollFace()).toEqual({ written: 2, failed: false });
+    const names = readdirSync(join(dir, 'face')).sort();
+    expect(names).toHaveLength(known + 2);
+    const mine = names.filter((n) => ids.some((id) => readFileSync(join(dir, 'face', n), 'utf8').includes(id)));
+    expect(mine).toHaveLength(2);
+    for (const n of mine) {
+      expect(n).toMatch(/^OQSsiquc01res_face_1319000019_\d{10}_\d{14}\.xml$/);
+      const { msg } = decodeResult('OQSsiquc01', readFileSync(join(dir, 'face', n)));
+      expect(msg.MessageHeader).toMatchObject({ ReferenceClassification: '1', SegmentOfResult: '1', MedicalInstitutionCode: '1319000019' });
+      expect((((msg.MessageBody as Msg).ResultList as Msg).ResultOfQualificationConfirmation as Msg[])[0]).toMatchObject({ Name: '顔認　次郎', PharmacistsInfoConsFlg: '1' });
+    }
+    const state = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8'));
+    expect(state.faceAfter).toBe(/_(\d{10})_\d{14}\.xml$/.exec(names[names.length - 1])![1].replace(/^0+/, ''));
+    expect(await gw.pollFace()).toEqual({ written: 0, failed: false });
+    // The EHR takes one file away; one more confirmation brings exactly one new file.
+    rmSync(join(dir, 'face', mine[0]));
+    await cardConfirmation();
+    expect(await gw.pollFace()).toEqual({ written: 1, failed: false });
+    expect(readdirSync(join(dir, 'face'))).toHaveLength(known + 2);
+    // Killed before the cursor was written: everything is written again under the same names.
+    rmSync(join(dir, STATE_FILE));
+    const again = await gw.pollFace();
+    expect(again.written).toBe(known + 3);
+    expect(readdirSync(join(dir, 'face')).sort()).toEqual([...names, ...readdirSync(join(dir, 'face')).filter((n) => !names.includes(n))].sort());
+    expect(readdirSync(join(dir, 'face')).filter((n) => !n.endsWith('.xml'))).toEqual([]);
+  });
+
+  it('keeps the face cursor while the server is unreachable', async () => {
+    const dir = folder();
+    const { gw, lines } = gateway(dir, { server: 'http://127.0.0.1:9' });
+    await gw.prepare();
+    expect(await gw.pollFace()).toEqual({ written: 0, failed: true });
+    expect(existsSync(join(dir, STATE_FILE))).toBe(false);
+    expect(lines.some((l) => l.includes('face results not fetched'))).toBe(true);
+  });
+
+  it('resends a request whose answer was lost with its idempotency key: answered from the store, recorded once', async () => {
+    const dir = folder();
+    let lose = true;
+    const seen: string[] = [];
+    const { gw } = gateway(dir, {
+      fetch: async (input, init) => {
+        seen.push(String(new Headers(init?.headers).get('idempotency-key')));
+        const r = await fetch(input, init);
+        if (!lose) return r;
+        // The server answered; the connection drops before the answer arrives.
+        await r.arrayBuffer();
+        lose = false;
+        throw new TypeError('fetch failed (connection reset)');
+      },
+    });
+    await gw.prepare();
+    copyFileSync(join(FIXTURES, 'OQSsiquc01req_utf8_valid.xml'), join(dir, 'req', 'OQSsiquc01req_lost.xml'));
+    const before = await usageEvents();
+    expect(await gw.scan()).toMatchObject({ sent: 0, deferred: 1 });
+    expect(await usageEvents()).toBe(before + 1); // the server did the work; the answer never arrived
+    gw.nextAttemptAt = 0;
+    expect(await gw.scan()).toMatchObject({ sent: 1 });
+    expect(await usageEvents()).toBe(before + 1);
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(decodeResult('OQSsiquc01', readFileSync(join(dir, 'res', 'OQSsiquc01res_lost.xml'))).msg.MessageHeader).toMatchObject({ SegmentOfResult: '1', ArbitraryFileIdentifier: '202411250001' });
   });
 });
