@@ -1,7 +1,8 @@
 // Registry storage. Every function takes the database (or a transaction) first.
 
+import { SqliteAdapter, sql } from 'kysely';
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
-import { chunks, insertMany } from '../platform/db.ts';
+import { chunks, insertFlat, insertMany, runStatement } from '../platform/db.ts';
 import type { PeriodRecord } from '../confirmation/rules.ts';
 
 export interface InsurerRow {
@@ -175,22 +176,107 @@ export async function findMembershipByNumbers(db: Db, key: { insurerNumber: stri
   return r && toMembership(r);
 }
 
-/** The keys among `keys` that already exist (bulk duplicate check). Keys are `insurer\tsymbol\tnumber\tbranch`. */
+/**
+ * Lookups of a bulk import go in chunks of this many values, each chunk padded to the full size by
+ * repeating its last value (harmless in IN lists): every chunk then runs the same statement, compiled
+ * once per dialect.
+ */
+const LOOKUP_CHUNK = 450;
+
+function padded<T>(chunk: readonly T[]): T[] {
+  const out = chunk.slice();
+  while (out.length < LOOKUP_CHUNK) out.push(chunk[chunk.length - 1]);
+  return out;
+}
+
+function* lookupChunks<T>(values: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < values.length; i += LOOKUP_CHUNK) yield padded(values.slice(i, i + LOOKUP_CHUNK));
+}
+
+/** The keys among `keys` that already exist (bulk duplicate check). Keys are `symbol\tnumber\tbranch`. */
 export async function existingMembershipKeys(db: Db, insurerNumber: string, keys: readonly { symbol: string; number: string; branch: string }[]): Promise<Set<string>> {
   const found = new Set<string>();
   const pairs = [...new Map(keys.map((k) => [`${k.symbol}\t${k.number}`, k])).values()];
   // (symbol, number) IN ((?, ?), …): both dialects walk the card-number index for each pair. A bare
   // `number IN (…)` could use only the insurer prefix and scanned the whole insurer per chunk.
-  for (const chunk of chunks(pairs, 2, 900)) {
-    const rows = await db
-      .selectFrom('memberships')
-      .select(['symbol', 'number', 'branch'])
-      .where('insurer_number', '=', insurerNumber)
-      .where(({ eb, refTuple, tuple }) => eb(refTuple('symbol', 'number'), 'in', chunk.map((k) => tuple(k.symbol, k.number))))
-      .execute();
+  for (const chunk of lookupChunks(pairs)) {
+    const parameters: string[] = [insurerNumber];
+    for (const k of chunk) parameters.push(k.symbol, k.number);
+    const rows = await runStatement<{ symbol: string; number: string; branch: string }>(
+      db,
+      `registry.existingMembershipKeys.${LOOKUP_CHUNK}`,
+      (d) =>
+        d
+          .selectFrom('memberships')
+          .select(['symbol', 'number', 'branch'])
+          .where('insurer_number', '=', insurerNumber)
+          .where(({ eb, refTuple, tuple }) => eb(refTuple('symbol', 'number'), 'in', chunk.map((k) => tuple(k.symbol, k.number)))),
+      parameters,
+    );
     for (const r of rows) found.add(`${r.symbol}\t${r.number}\t${r.branch}`);
   }
   return found;
+}
+
+/** The person ids among `ids` that exist. */
+export async function existingPersonIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const chunk of lookupChunks([...new Set(ids)])) {
+    const rows = await runStatement<{ id: string }>(db, `registry.existingPersonIds.${LOOKUP_CHUNK}`, (d) => d.selectFrom('persons').select('id').where('id', 'in', chunk), chunk);
+    for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
+
+/** The persons holding any of these link keys: link key → person id. */
+export async function personsByLinkKeys(db: Db, linkKeys: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const chunk of lookupChunks([...new Set(linkKeys)])) {
+    const rows = await runStatement<{ id: string; link_key: string }>(
+      db,
+      `registry.personsByLinkKeys.${LOOKUP_CHUNK}`,
+      (d) => d.selectFrom('persons').select(['id', 'link_key']).where('link_key', 'in', chunk),
+      chunk,
+    );
+    for (const r of rows) found.set(r.link_key, r.id);
+  }
+  return found;
+}
+
+/** Column order of the flat value arrays that insertImportedMembers takes. */
+export const IMPORT_PERSON_COLUMNS = ['id', 'link_key', 'created_at'] as const;
+export const IMPORT_MEMBERSHIP_COLUMNS = [
+  'id', 'person_id', 'insurer_number', 'symbol', 'number', 'branch', 'relationship', 'qualified_from',
+  'lost_on', 'loss_reason', 'loss_recorded_at', 'loss_recorded_by', 'created_at',
+] as const satisfies readonly (keyof MembershipsTable)[];
+export const IMPORT_PERIOD_COLUMNS = [
+  'id', 'membership_id', 'valid_from', 'valid_until', 'name', 'name_kana', 'birth_date', 'sex', 'address', 'postal_code',
+  'copay_rate', 'limit_category', 'paper_card_issued_on', 'paper_card_expires_on', 'recorded_at', 'recorded_by',
+] as const satisfies readonly (keyof EligibilityPeriodsTable)[];
+
+/** Writes a batch of imported members given as flat value arrays (persons first, for the foreign keys). */
+export async function insertImportedMembers(db: Db, rows: { persons: unknown[]; memberships: unknown[]; periods: unknown[] }): Promise<void> {
+  await insertFlat(db, 'persons', IMPORT_PERSON_COLUMNS, rows.persons);
+  await insertFlat(db, 'memberships', IMPORT_MEMBERSHIP_COLUMNS, rows.memberships);
+  await insertFlat(db, 'eligibility_periods', IMPORT_PERIOD_COLUMNS, rows.periods);
+}
+
+/**
+ * SQLite settings for the length of a bulk import, restored by the returned function: temp_store =
+ * memory. A multi-row INSERT inside a transaction journals the pages it changes so that it can be
+ * undone on its own; past 64 KiB that journal spills to a temporary file, and with an import's
+ * multi-row statements those writes took about a quarter of the insert time. Only where this
+ * connection keeps temporary data changes (it has no temporary tables); the database file and its
+ * durability do not.
+ */
+export async function bulkImportSettings(db: Db): Promise<() => Promise<void>> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return async () => {};
+  const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(db);
+  const previous = Number(rows[0]?.temp_store ?? 0);
+  await sql`pragma temp_store = memory`.execute(db);
+  return async () => {
+    await sql.raw(`pragma temp_store = ${previous}`).execute(db);
+  };
 }
 
 export async function membershipsOfInsurer(db: Db, insurerNumber: string, filter: { symbol?: string; number?: string; branch?: string; limit: number; after?: string }): Promise<MembershipRow[]> {

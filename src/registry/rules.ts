@@ -173,36 +173,48 @@ export const attributeFields = [
   'name', 'nameKana', 'birthDate', 'sex', 'address', 'postalCode', 'copayRate', 'limitCategory', 'paperCardIssuedOn', 'paperCardExpiresOn',
 ] as const satisfies readonly (keyof MemberAttributes)[];
 
+/** A field counts as given unless undefined, null or empty. */
+function isGiven(v: unknown): boolean {
+  return v !== undefined && v !== null && v !== '';
+}
+
+const POSTAL_CODE_RE = /^\d{3}-?\d{4}$/;
+
+// The validators below run once per imported row: they avoid closures and sets made per call (tsx
+// names every closure it creates, which cost more than the checks) and test each date once.
+
 /** Validates whichever attribute fields are present; `required` lists those that must be. */
 export function validateAttributes(input: Record<string, unknown>, required: readonly string[]): FieldError[] {
   const errors: FieldError[] = [];
-  const present = (f: string) => input[f] !== undefined && input[f] !== null && input[f] !== '';
-  for (const f of required) if (!present(f)) errors.push(fieldError(f, 'required'));
-  if (present('name') && !isNonEmptyText(input.name, 100)) errors.push(fieldError('name', 'format'));
-  if (present('nameKana') && !(typeof input.nameKana === 'string' && input.nameKana.length <= 100 && KANA_RE.test(input.nameKana))) {
+  for (const f of required) if (!isGiven(input[f])) errors.push(fieldError(f, 'required'));
+  const { name, nameKana, birthDate, sex, address, postalCode, copayRate, limitCategory, paperCardIssuedOn, paperCardExpiresOn } = input;
+  if (isGiven(name) && !isNonEmptyText(name, 100)) errors.push(fieldError('name', 'format'));
+  if (isGiven(nameKana) && !(typeof nameKana === 'string' && nameKana.length <= 100 && KANA_RE.test(nameKana))) {
     errors.push(fieldError('nameKana', 'format', 'katakana'));
   }
-  if (present('birthDate') && !isIsoDate(input.birthDate)) errors.push(fieldError('birthDate', 'invalid_date'));
-  if (present('sex') && !sexes.includes(input.sex as Sex)) errors.push(fieldError('sex', 'not_allowed', sexes.join('|')));
-  if (present('address') && !isNonEmptyText(input.address, 200)) errors.push(fieldError('address', 'format'));
-  if (present('postalCode') && !(typeof input.postalCode === 'string' && /^\d{3}-?\d{4}$/.test(input.postalCode))) {
+  const birthDateValid = isIsoDate(birthDate);
+  if (isGiven(birthDate) && !birthDateValid) errors.push(fieldError('birthDate', 'invalid_date'));
+  if (isGiven(sex) && !sexes.includes(sex as Sex)) errors.push(fieldError('sex', 'not_allowed', sexes.join('|')));
+  if (isGiven(address) && !isNonEmptyText(address, 200)) errors.push(fieldError('address', 'format'));
+  if (isGiven(postalCode) && !(typeof postalCode === 'string' && POSTAL_CODE_RE.test(postalCode))) {
     errors.push(fieldError('postalCode', 'format', '123-4567'));
   }
-  if (present('copayRate') && !copayRates.includes(input.copayRate as 0)) errors.push(fieldError('copayRate', 'not_allowed', copayRates.join('|')));
-  if (present('limitCategory') && !limitCategories.includes(input.limitCategory as 'A01')) {
+  if (isGiven(copayRate) && !copayRates.includes(copayRate as 0)) errors.push(fieldError('copayRate', 'not_allowed', copayRates.join('|')));
+  if (isGiven(limitCategory) && !limitCategories.includes(limitCategory as 'A01')) {
     errors.push(fieldError('limitCategory', 'not_allowed', 'A01–A06, B01–B10'));
   }
-  for (const f of ['paperCardIssuedOn', 'paperCardExpiresOn']) {
-    if (present(f) && !isIsoDate(input[f])) errors.push(fieldError(f, 'invalid_date'));
-  }
+  const issuedValid = isIsoDate(paperCardIssuedOn);
+  const expiresValid = isIsoDate(paperCardExpiresOn);
+  if (isGiven(paperCardIssuedOn) && !issuedValid) errors.push(fieldError('paperCardIssuedOn', 'invalid_date'));
+  if (isGiven(paperCardExpiresOn) && !expiresValid) errors.push(fieldError('paperCardExpiresOn', 'invalid_date'));
   // Paper insurance cards are no longer issued from 2024-12-02 (DOMAIN.md §7).
-  if (isIsoDate(input.paperCardIssuedOn) && !paperCardIssueAllowed(input.paperCardIssuedOn)) {
+  if (issuedValid && !paperCardIssueAllowed(paperCardIssuedOn)) {
     errors.push(fieldError('paperCardIssuedOn', 'not_allowed', `no paper card is issued on or after ${PAPER_CARD_ABOLISHED_ON}`));
   }
-  if (isIsoDate(input.paperCardIssuedOn) && isIsoDate(input.paperCardExpiresOn) && input.paperCardExpiresOn < input.paperCardIssuedOn) {
+  if (issuedValid && expiresValid && paperCardExpiresOn < paperCardIssuedOn) {
     errors.push(fieldError('paperCardExpiresOn', 'mismatch', 'before paperCardIssuedOn'));
   }
-  if (isIsoDate(input.birthDate) && isIsoDate(input.qualifiedFrom) && input.qualifiedFrom < input.birthDate) {
+  if (birthDateValid && isIsoDate(input.qualifiedFrom) && input.qualifiedFrom < birthDate) {
     errors.push(fieldError('qualifiedFrom', 'mismatch', 'before birthDate'));
   }
   return errors;
@@ -287,23 +299,22 @@ export function withMyNumberCheckDigit(first11: string): string {
   return `${first11}${myNumberCheckDigit(first11)}`;
 }
 
+const NEW_MEMBER_FIELDS = new Set<string>([...attributeFields, 'symbol', 'number', 'branch', 'relationship', 'qualifiedFrom', 'myNumber', 'personId']);
+const NEW_MEMBER_REQUIRED = ['name', 'nameKana', 'birthDate', 'sex', 'address', 'relationship', 'qualifiedFrom'] as const;
+
 /** Validates a new member's whole body; returns every problem, not just the first. */
 export function validateNewMember(input: Record<string, unknown>): FieldError[] {
-  const errors = [
-    ...validateCardNumbers(input, true),
-    ...validateAttributes(input, ['name', 'nameKana', 'birthDate', 'sex', 'address', 'relationship', 'qualifiedFrom']),
-  ];
-  const given = (v: unknown) => v !== undefined && v !== null && v !== '';
-  if (given(input.relationship) && !relationships.includes(input.relationship as Relationship)) {
+  const errors = validateCardNumbers(input, true);
+  for (const e of validateAttributes(input, NEW_MEMBER_REQUIRED)) errors.push(e);
+  if (isGiven(input.relationship) && !relationships.includes(input.relationship as Relationship)) {
     errors.push(fieldError('relationship', 'not_allowed', relationships.join('|')));
   }
-  if (given(input.qualifiedFrom) && !isIsoDate(input.qualifiedFrom)) {
+  if (isGiven(input.qualifiedFrom) && !isIsoDate(input.qualifiedFrom)) {
     errors.push(fieldError('qualifiedFrom', 'invalid_date'));
   }
-  if (given(input.myNumber) && !isValidMyNumber(input.myNumber)) {
+  if (isGiven(input.myNumber) && !isValidMyNumber(input.myNumber)) {
     errors.push(fieldError('myNumber', 'check_digit'));
   }
-  const known = new Set<string>([...attributeFields, 'symbol', 'number', 'branch', 'relationship', 'qualifiedFrom', 'myNumber', 'personId']);
-  for (const k of Object.keys(input)) if (!known.has(k)) errors.push(fieldError(k, 'unknown'));
+  for (const k of Object.keys(input)) if (!NEW_MEMBER_FIELDS.has(k)) errors.push(fieldError(k, 'unknown'));
   return errors;
 }

@@ -2,8 +2,11 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
 import { storeKinds } from '../support/stores.ts';
+import { OnshiError } from '../../src/platform/errors.ts';
+import type { ImportRow } from '../../src/registry/import.ts';
 import {
   addMember,
+  myNumberFor,
   confirm,
   countMemberships,
   createInsurer,
@@ -104,6 +107,26 @@ describe.each(storeKinds)('POST /v1/insurers/:n/members/import on %s', (kind) =>
       const r = await importFile(insurer, Readable.from(chunks), 'text/csv');
       expect(r.statusCode, r.body).toBe(200);
       expect(await namesByNumber(insurer)).toEqual(expectedNames);
+    });
+
+    it('reads quoted cells (a comma, a doubled quote, a line break) that follow plain lines, numbering lines as before', async () => {
+      const { insurer } = await setup(h.app);
+      const rows = [
+        memberBody({ number: '101' }), // line 2
+        memberBody({ number: '102', address: '大阪府大阪市北区, 梅田1-1' }), // line 3
+        memberBody({ number: '103', name: '山田"太郎"' }), // line 4
+        memberBody({ number: '104', address: '東京都\n千代田区' }), // lines 5-6
+        memberBody({ number: '105', birthDate: '1990-02-30' }), // line 7
+      ];
+      const body = expectError(await importFile(insurer, csvOf(rows), 'text/csv'), 422, 'ONSHI_IMPORT_REJECTED');
+      expect(body).toMatchObject({ rows: 5, rejectedRows: 1 });
+      expect(body.errors.map((e: { line: number; errors: { field: string; code: string }[] }) => [e.line, fieldProblems(e.errors)])).toEqual([[7, ['birthDate:invalid_date']]]);
+
+      const r = await importFile(insurer, csvOf(rows.slice(0, 4)), 'text/csv');
+      expect(r.statusCode, r.body).toBe(200);
+      expect((await memberByNumber(insurer, '102')).address).toBe('大阪府大阪市北区, 梅田1-1');
+      expect((await memberByNumber(insurer, '103')).name).toBe('山田"太郎"');
+      expect((await memberByNumber(insurer, '104')).address).toBe('東京都\n千代田区');
     });
 
     it('imports NDJSON (application/x-ndjson), skipping blank lines', async () => {
@@ -252,6 +275,119 @@ describe.each(storeKinds)('POST /v1/insurers/:n/members/import on %s', (kind) =>
       const other = await createInsurer(h.app);
       expectError(await importFile(insurer, csvOf(people), 'text/csv', other.headers), 403, 'ONSHI_AUTH_FORBIDDEN');
       expect(await countMemberships(h.ctx, insurer.insurerNumber)).toBe(0);
+    });
+  });
+
+  describe('batches: the service adds rows a batch at a time', () => {
+    /** Imports rows through the service in batches of `batchSize`, so that rows fall on batch edges (row i is line i + 2). */
+    async function importInBatches(insurer: TestInsurer, rows: Record<string, unknown>[], batchSize = 3) {
+      async function* items(): AsyncGenerator<ImportRow> {
+        for (const [i, row] of rows.entries()) yield { line: i + 2, row: { ...row } };
+      }
+      try {
+        return { report: await h.ctx.registry.importMembers(insurer.insurerNumber, items(), 'test', { batchSize }) };
+      } catch (e) {
+        if (e instanceof OnshiError && e.code === 'ONSHI_IMPORT_REJECTED') return { rejected: e.details as { rows: number; rejectedRows: number; errors: { line: number; errors: { field: string; code: string }[] }[] } };
+        throw e;
+      }
+    }
+    const problems = (rejected: { errors: { line: number; errors: { field: string; code: string }[] }[] } | undefined) =>
+      rejected?.errors.map((e) => [e.line, fieldProblems(e.errors)]);
+    const member = (n: number, overrides: Record<string, unknown> = {}) => memberBody({ number: String(n), ...overrides });
+
+    it('reports rejected rows on both sides of a batch edge, in line order, and writes nothing', async () => {
+      const { insurer } = await setup(h.app);
+      const rows = [member(1), member(2), member(3, { birthDate: '2023-02-29' }), member(4, { sex: 'x' }), member(5), member(6), member(7, { nameKana: 'やまだ' })];
+      const { rejected } = await importInBatches(insurer, rows);
+      expect(rejected).toMatchObject({ rows: 7, rejectedRows: 3 });
+      expect(problems(rejected)).toEqual([
+        [4, ['birthDate:invalid_date']], // last row of the first batch
+        [5, ['sex:not_allowed']], // first row of the second batch
+        [8, ['nameKana:format']], // alone in the last batch
+      ]);
+      expect(await countMemberships(h.ctx, insurer.insurerNumber)).toBe(0);
+    });
+
+    it('finds duplicates within a batch, across batches and of members already registered', async () => {
+      const { insurer } = await setup(h.app);
+      await addMember(h.app, insurer, { number: '9' });
+      const rows = [member(1), member(2), member(2), member(3), member(1), member(9), member(4)];
+      const { rejected } = await importInBatches(insurer, rows);
+      expect(problems(rejected)).toEqual([
+        [4, ['number:duplicate']], // same batch as line 3
+        [6, ['number:duplicate']], // line 2, one batch earlier
+        [7, ['number:duplicate']], // registered before the import
+      ]);
+      expect(await countMemberships(h.ctx, insurer.insurerNumber)).toBe(1);
+    });
+
+    it('applies a change and a termination to members added in earlier batches, then adds more', async () => {
+      const { insurer } = await setup(h.app);
+      const rows = [
+        member(1), member(2), member(3), member(4),
+        { op: 'change', symbol: '12', number: '1', branch: '00', effectiveFrom: '2024-04-01', address: '東京都新宿区西新宿2-8-1' },
+        { op: 'terminate', symbol: '12', number: '4', branch: '00', lostOn: '2024-06-01', lossReason: 'other' },
+        member(5), { op: 'add', ...member(6) },
+      ];
+      const { report } = await importInBatches(insurer, rows);
+      expect(report).toMatchObject({ rows: 8, added: 6, changed: 1, terminated: 1 });
+      const changed = await memberByNumber(insurer, '1');
+      expect(changed.history.map((p: { validFrom: string; address: string }) => [p.validFrom, p.address])).toEqual([
+        ['2020-04-01', '東京都千代田区千代田1-1'],
+        ['2024-04-01', '東京都新宿区西新宿2-8-1'],
+      ]);
+      expect(await memberByNumber(insurer, '4')).toMatchObject({ lostOn: '2024-06-01', lossReason: 'other' });
+    });
+
+    it('links rows with one My Number to one person, within a batch and across batches; personId joins a known person', async () => {
+      const { insurer } = await setup(h.app);
+      const known = await addMember(h.app, insurer, { number: '100' });
+      const myNumber = myNumberFor('81234567890');
+      const rows = [member(1, { myNumber }), member(2, { myNumber, relationship: 'family' }), member(3), member(4, { myNumber }), member(5, { personId: known.personId })];
+      const { report } = await importInBatches(insurer, rows);
+      expect(report).toMatchObject({ added: 5 });
+      const people = await Promise.all(['1', '2', '3', '4', '5'].map(async (n) => (await memberByNumber(insurer, n)).personId as string));
+      expect(new Set([people[0], people[1], people[3]]).size).toBe(1);
+      expect(people[2]).not.toBe(people[0]);
+      expect(people[4]).toBe(known.personId);
+      expect(JSON.stringify(await memberByNumber(insurer, '1'))).not.toContain(myNumber);
+    });
+
+    it('refuses an unknown personId, and a rejected duplicate does not lend its new person to a later row', async () => {
+      const { insurer } = await setup(h.app);
+      await addMember(h.app, insurer, { number: '9' });
+      const myNumber = myNumberFor('81234567891');
+      // Line 2 duplicates a registered member; line 3 has the same My Number: it must not be linked
+      // to a person that line 2 would have created (that was a foreign-key failure, not a report).
+      const rows = [member(9, { myNumber }), member(1, { myNumber }), member(2, { personId: '01900000-0000-7000-8000-000000000000' })];
+      const { rejected } = await importInBatches(insurer, rows);
+      expect(problems(rejected)).toEqual([
+        [2, ['number:duplicate']],
+        [4, ['personId:not_allowed']],
+      ]);
+      expect(await countMemberships(h.ctx, insurer.insurerNumber)).toBe(1);
+    });
+
+    it('gives imported rows version-7 ids that sort in file order across batches', async () => {
+      const { insurer } = await setup(h.app);
+      const numbers = Array.from({ length: 10 }, (_, i) => 10 + i);
+      const { report } = await importInBatches(insurer, numbers.map((n) => member(n)));
+      expect(report?.added).toBe(10);
+      const r = await h.app.inject({ method: 'GET', url: `${memberUrl(insurer.insurerNumber)}?limit=100`, headers: insurer.headers });
+      const members = r.json().members as { memberId: string; personId: string; number: string }[];
+      expect(members.map((m) => m.number)).toEqual(numbers.map(String)); // listed by id
+      const ids = members.flatMap((m) => [m.memberId, m.personId]);
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+
+    it('numbers lines right when a CSV arrives a byte at a time (quoted line break, CRLF, empty line, multi-byte characters)', async () => {
+      const { insurer } = await setup(h.app);
+      const text = csvOf([memberBody({ number: '1', address: '東京都\n千代田区' })], MEMBER_COLUMNS, '\r\n') + '\r\n' + csvOf([memberBody({ number: '2', birthDate: '1990-13-01' })], MEMBER_COLUMNS, '\r\n').split('\r\n')[1] + '\r\n';
+      const bytes = Buffer.from(text);
+      const body = expectError(await importFile(insurer, Readable.from(Array.from(bytes, (b) => Buffer.from([b]))), 'text/csv'), 422, 'ONSHI_IMPORT_REJECTED');
+      expect(body).toMatchObject({ rows: 2, rejectedRows: 1 });
+      expect(body.errors.map((e: { line: number; errors: { field: string; code: string }[] }) => [e.line, fieldProblems(e.errors)])).toEqual([[5, ['birthDate:invalid_date']]]);
     });
   });
 
