@@ -309,8 +309,10 @@ export class BatchService {
           const input = JSON.parse(r.input) as BatchRowInput;
           const raw = { insurerNumber: input.insurerNumber, symbol: input.symbol, number: input.number, branch: input.branch, birthDate: input.birthDate, asOf: input.asOf || job.as_of };
           const { answer } = await this.confirmation.evaluateCardNumbers(raw, now, { withLimitCategory: input.limitConsent === true });
-          const { confirmationId: _, ...rest } = answer;
-          answered[i] = { row_no: Number(r.row_no), result: answer.result, answer: JSON.stringify(rest) };
+          // Nothing is recorded for a batch row, so its answer is stored without the id (JSON leaves an
+          // undefined member out, keeping the other keys in order; the answer is this row's own object).
+          (answer as { confirmationId?: string }).confirmationId = undefined;
+          answered[i] = { row_no: Number(r.row_no), result: answer.result, answer: JSON.stringify(answer) };
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));

@@ -16,8 +16,8 @@ import {
   validityOfInvalid,
 } from './codes.ts';
 import { toHalfWidthKana } from './kana.ts';
-import { families, readBySchema, writeBySchema, type FamilyName, type Msg } from './schema.ts';
-import { encodeShiftJisStrict, fitsShiftJis, parseXmlBytes, renderXml, writeXml, XmlFormatError, type CharacterCode } from './xml.ts';
+import { families, readBySchema, renderBySchema, writeBySchemaBytes, type FamilyName, type Msg } from './schema.ts';
+import { encodeText, fitsShiftJis, parseXmlBytes, XmlFormatError, type CharacterCode } from './xml.ts';
 
 const FILE_RE = /^(OQS(?:siquc01|muquc01|muquc02|siimm01|muimm01))req_([^\\/]+)\.xml$/;
 
@@ -62,7 +62,7 @@ export function decodeResult(family: FamilyName, bytes: Uint8Array): { msg: Msg;
 
 /** Writes a result in the requested character code. */
 export function encodeResult(family: FamilyName, msg: Msg, characterCode: CharacterCode): Buffer {
-  return writeXml(writeBySchema('XmlMsg', msg, families[family].result), characterCode);
+  return encodeText(renderBySchema('XmlMsg', msg, families[family].result, characterCode), characterCode);
 }
 
 /**
@@ -73,16 +73,16 @@ export function encodeResultFitting(family: FamilyName, msg: Msg, requested: Cha
   const header = (msg.MessageHeader ??= {}) as Msg;
   if (requested === '1') {
     header.CharacterCodeIdentifier = '1';
-    const bytes = encodeShiftJisStrict(renderXml(writeBySchema('XmlMsg', msg, families[family].result), '1'));
+    const bytes = writeBySchemaBytes('XmlMsg', msg, families[family].result, '1');
     if (bytes) return { bytes, characterCode: '1' };
   }
   header.CharacterCodeIdentifier = '0';
-  return { bytes: encodeResult(family, msg, '0'), characterCode: '0' };
+  return { bytes: writeBySchemaBytes('XmlMsg', msg, families[family].result, '0')!, characterCode: '0' };
 }
 
 /** Writes a request (the gateway's tests and the benchmark use it; vendors write their own). */
 export function encodeRequest(family: FamilyName, msg: Msg, characterCode: CharacterCode): Buffer {
-  return writeXml(writeBySchema('XmlMsg', msg, families[family].request), characterCode);
+  return encodeText(renderBySchema('XmlMsg', msg, families[family].request, characterCode), characterCode);
 }
 
 /**

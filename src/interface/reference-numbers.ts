@@ -13,7 +13,7 @@
 //  - The number is echoed as ReferenceNumber in that facility's results for the member: single
 //    inquiry and face results (ResultOfQualificationConfirmation), bulk results (BulkConfirmUnit).
 
-import type { Db } from '../platform/db.ts';
+import { runRead, type Db } from '../platform/db.ts';
 import { errorCatalogue } from '../platform/errors.ts';
 import { todayJst } from '../platform/time.ts';
 import { findCandidates } from '../confirmation/repository.ts';
@@ -74,15 +74,21 @@ export class ReferenceNumbers {
 
   /** The facility's number for a member, if registered. */
   async of(facilityCode: string, m: MemberNumbers): Promise<string | undefined> {
-    const r = await this.db
-      .selectFrom('interface_reference_numbers')
-      .select('reference_number')
-      .where('facility_code', '=', facilityCode)
-      .where('insurer_number', '=', m.insurerNumber)
-      .where('symbol', '=', m.symbol)
-      .where('number', '=', m.number)
-      .where('branch', '=', m.branch)
-      .executeTakeFirst();
+    // Every valid single inquiry asks: a statement compiled once (runRead), not a query built per request.
+    const [r] = await runRead<{ reference_number: string }>(
+      this.db,
+      'interface.referenceNumberOf',
+      (d) =>
+        d
+          .selectFrom('interface_reference_numbers')
+          .select('reference_number')
+          .where('facility_code', '=', '')
+          .where('insurer_number', '=', '')
+          .where('symbol', '=', '')
+          .where('number', '=', '')
+          .where('branch', '=', ''),
+      [facilityCode, m.insurerNumber, m.symbol, m.number, m.branch],
+    );
     return r?.reference_number;
   }
 

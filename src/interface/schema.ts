@@ -2,7 +2,7 @@
 // repeated groups. One generic reader and writer follow the schemas, so every family is parsed
 // liberally (any order, unknown elements ignored, empty elements absent) and written exactly.
 
-import { child, children, rawText, text, type OutElement, type XmlNode } from './xml.ts';
+import { child, children, escapeXml, rawText, text, xmlDeclaration, XmlByteWriter, type CharacterCode, type OutElement, type XmlNode } from './xml.ts';
 
 /** A message as plain data: element name → text, group or list of groups. Values stay strings. */
 export interface Msg {
@@ -245,4 +245,107 @@ export function writeBySchema(name: string, msg: Msg, schema: Schema): OutElemen
     }
   }
   return [name, items];
+}
+
+/**
+ * The document's text for a message: the same text as renderXml(writeBySchema(name, msg, schema)),
+ * written straight from the message (no element tree in between: a bulk result has 100,000s of rows).
+ */
+export function renderBySchema(name: string, msg: Msg, schema: Schema, characterCode: CharacterCode): string {
+  return `${xmlDeclaration(characterCode)}${renderGroup(name, msg, schema, '')}`;
+}
+
+function renderGroup(name: string, msg: Msg, schema: Schema, indent: string): string {
+  const inner = `${indent}  `;
+  let out = `${indent}<${name}>\n`;
+  for (const f of schema) {
+    if (typeof f === 'string') {
+      const v = msg[f];
+      if (typeof v === 'string' && v !== '') out += `${inner}<${f}>${escapeXml(v)}</${f}>\n`;
+    } else {
+      const v = msg[f.group];
+      if (v === undefined || typeof v === 'string') continue;
+      if (Array.isArray(v)) for (const m of v) out += renderGroup(f.group, m, f.schema, inner);
+      else out += renderGroup(f.group, v, f.schema, inner);
+    }
+  }
+  return `${out}${indent}</${name}>\n`;
+}
+
+interface TagBytes {
+  /** `indent<name>` and `</name>\n` around a text; `indent<name>\n` and `indent</name>\n` around a group. */
+  open: Buffer;
+  close: Buffer;
+  openGroup: Buffer;
+  closeGroup: Buffer;
+}
+
+function tagBytesOf(name: string, indent: string): TagBytes {
+  return {
+    open: Buffer.from(`${indent}<${name}>`, 'latin1'),
+    close: Buffer.from(`</${name}>\n`, 'latin1'),
+    openGroup: Buffer.from(`${indent}<${name}>\n`, 'latin1'),
+    closeGroup: Buffer.from(`${indent}</${name}>\n`, 'latin1'),
+  };
+}
+
+/** A group's own tags and its fields' tags at one depth, made once per schema and depth. */
+interface CompiledGroup {
+  own: TagBytes;
+  fields: TagBytes[];
+}
+
+const compiledGroups = new WeakMap<Schema, Map<string, CompiledGroup>>();
+
+function compiledGroup(name: string, schema: Schema, indent: string): CompiledGroup {
+  let byName = compiledGroups.get(schema);
+  if (!byName) compiledGroups.set(schema, (byName = new Map()));
+  const key = `${indent.length}|${name}`;
+  let c = byName.get(key);
+  if (!c) {
+    const inner = `${indent}  `;
+    c = { own: tagBytesOf(name, indent), fields: schema.map((f) => tagBytesOf(typeof f === 'string' ? f : f.group, inner)) };
+    byName.set(key, c);
+  }
+  return c;
+}
+
+const declarations = { '0': Buffer.from(xmlDeclaration('0'), 'latin1'), '1': Buffer.from(xmlDeclaration('1'), 'latin1') };
+
+/**
+ * The bytes of renderBySchema's text in the character code, written without the text in between
+ * (a bulk result is tens of MiB); undefined when a Shift_JIS document holds a character CP932 cannot
+ * carry. Element names are ASCII, so their bytes are the same in both encodings.
+ */
+export function writeBySchemaBytes(name: string, msg: Msg, schema: Schema, characterCode: CharacterCode): Buffer | undefined {
+  const w = new XmlByteWriter(characterCode);
+  w.raw(declarations[characterCode]);
+  writeGroupBytes(w, name, msg, schema, '');
+  return w.fits ? w.bytes() : undefined;
+}
+
+function writeGroupBytes(w: XmlByteWriter, name: string, msg: Msg, schema: Schema, indent: string): void {
+  const { own, fields } = compiledGroup(name, schema, indent);
+  let inner: string | undefined;
+  w.raw(own.openGroup);
+  for (let i = 0; i < schema.length; i++) {
+    const f = schema[i];
+    if (typeof f === 'string') {
+      const v = msg[f];
+      if (typeof v === 'string' && v !== '') {
+        const t = fields[i];
+        w.raw(t.open);
+        w.text(escapeXml(v));
+        w.raw(t.close);
+      }
+    } else {
+      const v = msg[f.group];
+      if (v === undefined || typeof v === 'string') continue;
+      inner ??= `${indent}  `;
+      if (Array.isArray(v)) for (const m of v) writeGroupBytes(w, f.group, m, f.schema, inner);
+      else writeGroupBytes(w, f.group, v, f.schema, inner);
+    }
+    if (!w.fits) return;
+  }
+  w.raw(own.closeGroup);
 }

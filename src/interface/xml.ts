@@ -35,10 +35,74 @@ export function detectEncoding(bytes: Uint8Array): 'utf8' | 'sjis' {
 export function decodeXml(bytes: Uint8Array): string {
   const encoding = detectEncoding(bytes);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (encoding === 'sjis') return iconv.decode(buf, 'cp932');
+  if (encoding === 'sjis') return decodeCp932Fast(buf) ?? iconv.decode(buf, 'cp932');
   const text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode(buf);
   if (text.includes('\ufffd')) throw new XmlFormatError('the file is not valid UTF-8');
   return text;
+}
+
+/**
+ * What iconv decodes CP932 bytes to, learnt from iconv the first time a byte (pair) is met: a single
+ * byte b ≥ 0x80 is either a character of its own (half-width katakana) or the lead byte of a pair.
+ * -1 not yet asked, -2 lead byte (or not decodable alone), else the UTF-16 code unit.
+ */
+const CP932_LEAD = -2;
+const NON_ASCII = /[^\x00-\x7f]/;
+const cp932Single = new Int32Array(0x100).fill(-1);
+/** Pairs: index (lead << 8) | trail; -1 not yet asked, -2 not one character (left to iconv), else the code unit. */
+const cp932Pair = new Int32Array(0x10000).fill(-1);
+
+function cp932SingleOf(b: number): number {
+  let v = cp932Single[b];
+  if (v !== -1) return v;
+  // Alone it must give one character, and followed by "A" that character and "A": then b leads nothing.
+  const alone = iconv.decode(Buffer.from([b]), 'cp932');
+  const followed = iconv.decode(Buffer.from([b, 0x41]), 'cp932');
+  v = alone.length === 1 && alone !== '\ufffd' && followed === `${alone}A` ? alone.charCodeAt(0) : CP932_LEAD;
+  cp932Single[b] = v;
+  return v;
+}
+
+function cp932PairOf(lead: number, trail: number): number {
+  const k = (lead << 8) | trail;
+  let v = cp932Pair[k];
+  if (v !== -1) return v;
+  const t = iconv.decode(Buffer.from([lead, trail]), 'cp932');
+  v = t.length === 1 && t !== '\ufffd' ? t.charCodeAt(0) : -2;
+  cp932Pair[k] = v;
+  return v;
+}
+
+/**
+ * CP932 bytes as iconv decodes them, through the tables above (iconv's decoder is per byte and much
+ * slower on a large bulk upload); undefined at the first byte sequence that is not a plain ASCII
+ * byte, single character or valid pair, for iconv to decode the whole text itself.
+ */
+export function decodeCp932Fast(buf: Buffer): string | undefined {
+  const n = buf.length;
+  // Most request files hold only ASCII (numbers and dates), where CP932 is ASCII.
+  const latin1 = buf.toString('latin1');
+  if (!NON_ASCII.test(latin1)) return latin1;
+  const units = new Uint16Array(n);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const b = buf[i];
+    if (b < 0x80) {
+      units[o++] = b;
+      continue;
+    }
+    const single = cp932SingleOf(b);
+    if (single >= 0) {
+      units[o++] = single;
+      continue;
+    }
+    if (i + 1 >= n) return undefined;
+    const pair = cp932PairOf(b, buf[i + 1]);
+    if (pair < 0) return undefined;
+    units[o++] = pair;
+    i++;
+  }
+  return Buffer.from(units.buffer, 0, o * 2).toString('utf16le');
 }
 
 /** An element: text, or children by name (repeated names become arrays). */
@@ -51,12 +115,71 @@ export type XmlNode = string | { [name: string]: XmlNode | XmlNode[] };
  * accepts unclosed elements, so the validator was needed anyway).
  */
 export function parseXmlText(text: string): { root: string; tree: XmlNode } {
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new XmlFormatError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  if (!isPlainWellFormed(text)) {
+    const valid = XMLValidator.validate(text);
+    if (valid !== true) throw new XmlFormatError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line})`);
+  }
   const doc = buildTree(text);
   const roots = Object.keys(doc).filter((k) => k !== '#text');
   if (roots.length !== 1 || Array.isArray(doc[roots[0]])) throw new XmlFormatError('the document must have exactly one root element');
   return { root: roots[0], tree: doc[roots[0]] as XmlNode };
+}
+
+const isWhiteSpaceCode = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13;
+const isNameStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+const isNameChar = (c: number): boolean => isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46;
+
+/**
+ * True only for the plain documents every request file is: an optional XML declaration at the very
+ * start, then one root of elements with ASCII names, no attributes, comments, CDATA, entities or
+ * other markup, properly nested, white space around the root. Such a text is well-formed by
+ * fast-xml-parser's validator as well, which is left to decide (and word the error of) everything
+ * else; this single pass costs a fraction of the validator's on a large bulk file.
+ */
+export function isPlainWellFormed(xml: string): boolean {
+  const n = xml.length;
+  // An entity or a stray ampersand anywhere: the validator decides.
+  if (xml.includes('&')) return false;
+  let i = 0;
+  if (xml.startsWith('<?xml')) {
+    const end = xml.indexOf('?>', 5);
+    if (end === -1) return false;
+    const lt = xml.indexOf('<', 1);
+    if (lt !== -1 && lt < end) return false;
+    i = end + 2;
+  }
+  const stack: string[] = [];
+  let rootClosed = false;
+  while (i < n) {
+    let lt = xml.indexOf('<', i);
+    if (lt === -1) lt = n;
+    if (stack.length === 0) {
+      for (let k = i; k < lt; k++) if (!isWhiteSpaceCode(xml.charCodeAt(k))) return false;
+    }
+    if (lt === n) break;
+    let k = lt + 1;
+    const closing = xml.charCodeAt(k) === 47; /* / */
+    if (closing) k++;
+    const nameStart = k;
+    if (!isNameStart(xml.charCodeAt(k))) return false; // also !, ? and the end of the text
+    k++;
+    while (k < n && isNameChar(xml.charCodeAt(k))) k++;
+    const name = xml.slice(nameStart, k);
+    const c = xml.charCodeAt(k);
+    if (closing) {
+      if (c !== 62 /* > */ || stack.length === 0 || stack.pop() !== name) return false;
+      if (stack.length === 0) rootClosed = true;
+      i = k + 1;
+    } else if (c === 62) {
+      if (rootClosed) return false;
+      stack.push(name);
+      i = k + 1;
+    } else if (c === 47 && xml.charCodeAt(k + 1) === 62) {
+      if (stack.length === 0) return false; // a self-closed root: the validator decides
+      i = k + 2;
+    } else return false;
+  }
+  return rootClosed && stack.length === 0;
 }
 
 type Children = { [name: string]: XmlNode | XmlNode[] };
@@ -216,7 +339,10 @@ export function rawText(node: XmlNode | undefined, name: string): string | undef
 /** An element to write: [name, text] or [name, children]; undefined entries are skipped. */
 export type OutElement = readonly [string, string | readonly (OutElement | undefined)[]];
 
+const NEEDS_ESCAPE = /[&<>"]/;
+
 export function escapeXml(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'));
 }
 
@@ -231,36 +357,145 @@ function writeElement(out: string[], e: OutElement, indent: string): void {
   out.push(`${indent}</${name}>\n`);
 }
 
+/** The XML declaration, naming the encoding of the character code. */
+export function xmlDeclaration(characterCode: CharacterCode): string {
+  return `<?xml version="1.0" encoding="${characterCode === '1' ? 'Shift_JIS' : 'UTF-8'}" standalone="no"?>\n`;
+}
+
 /** The document's text, its declaration naming the encoding of the character code. */
 export function renderXml(root: OutElement, characterCode: CharacterCode): string {
-  const encodingName = characterCode === '1' ? 'Shift_JIS' : 'UTF-8';
-  const out = [`<?xml version="1.0" encoding="${encodingName}" standalone="no"?>\n`];
+  const out = [xmlDeclaration(characterCode)];
   writeElement(out, root, '');
   return out.join('');
 }
 
 /** Writes a document in the given character code: the declaration names the encoding actually used. */
 export function writeXml(root: OutElement, characterCode: CharacterCode): Buffer {
-  const s = renderXml(root, characterCode);
-  // Shift_JIS files are written as Windows-31J (CP932), what Windows clients read as "Shift_JIS".
+  return encodeText(renderXml(root, characterCode), characterCode);
+}
+
+/** Text in the character code's encoding (Shift_JIS as Windows-31J/CP932, what Windows clients read as "Shift_JIS"). */
+export function encodeText(s: string, characterCode: CharacterCode): Buffer {
   return characterCode === '1' ? iconv.encode(s, 'cp932') : Buffer.from(s, 'utf8');
 }
 
 /**
- * Text in CP932, or undefined when some character has no CP932 code. iconv writes such a character
- * as "?" (0x3F), a byte that is never the second byte of a double-byte code: so the text fits when
- * the output holds exactly as many 0x3F bytes as the text holds question marks.
+ * CP932 bytes of each UTF-16 code unit, learnt from iconv one character at a time (the first time a
+ * character is met): -1 not yet asked, -2 no CP932 code (iconv would write "?"), else the byte
+ * (< 0x100) or 0x10000 | the two bytes. Encoding a large result through this table writes exactly
+ * the bytes iconv writes, at a fraction of its cost (iconv's encoder works character by character
+ * through generic state).
  */
+const CP932_UNKNOWN = -1;
+const CP932_NONE = -2;
+const cp932Table = new Int32Array(0x10000).fill(CP932_UNKNOWN);
+
+function cp932Code(unit: number): number {
+  let v = cp932Table[unit];
+  if (v !== CP932_UNKNOWN) return v;
+  if (unit >= 0xd800 && unit <= 0xdfff) v = CP932_NONE; // surrogates: CP932 has nothing beyond the BMP
+  else {
+    const b = iconv.encode(String.fromCharCode(unit), 'cp932');
+    if (b.length === 1) v = b[0] === 0x3f && unit !== 0x3f ? CP932_NONE : b[0];
+    else if (b.length === 2) v = 0x10000 | (b[0] << 8) | b[1];
+    else v = CP932_NONE;
+  }
+  cp932Table[unit] = v;
+  return v;
+}
+
+/** Text in CP932, or undefined when some character has no CP932 code (iconv would write it as "?"). */
 export function encodeShiftJisStrict(s: string): Buffer | undefined {
-  const bytes = iconv.encode(s, 'cp932');
-  let inText = 0;
-  for (let i = s.indexOf('?'); i !== -1; i = s.indexOf('?', i + 1)) inText++;
-  let inBytes = 0;
-  for (let i = bytes.indexOf(0x3f); i !== -1; i = bytes.indexOf(0x3f, i + 1)) inBytes++;
-  return inText === inBytes ? bytes : undefined;
+  const n = s.length;
+  const out = Buffer.allocUnsafe(n * 2);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const v = cp932Code(s.charCodeAt(i));
+    if (v < 0x100) {
+      if (v < 0) return undefined;
+      out[o++] = v;
+    } else {
+      out[o++] = (v >> 8) & 0xff;
+      out[o++] = v & 0xff;
+    }
+  }
+  // A large document is copied out of its worst-case buffer rather than keep twice its size alive.
+  return n > 65536 ? Buffer.from(out.subarray(0, o)) : out.subarray(0, o);
 }
 
 /** True when a Shift_JIS (CP932) file can carry the text. */
 export function fitsShiftJis(s: string): boolean {
   return encodeShiftJisStrict(s) !== undefined;
 }
+
+/**
+ * Writes a document straight into bytes (UTF-8, or CP932 through the table above), so that a large
+ * result is never held as one string to be encoded afterwards. Tags are ASCII: their bytes are made
+ * once per name and depth. The bytes are exactly those of encoding the rendered text.
+ */
+/** The writers' shared scratch buffer (writing is synchronous: one document at a time), kept while small. */
+let scratch = Buffer.allocUnsafe(1 << 16);
+const SCRATCH_KEPT = 1 << 20;
+
+export class XmlByteWriter {
+  private buf = scratch;
+  private n = 0;
+  /** False once a character had no CP932 code (the caller then writes UTF-8 instead). */
+  fits = true;
+
+  constructor(readonly characterCode: CharacterCode) {}
+
+  private ensure(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+    if (next.length <= SCRATCH_KEPT) scratch = next;
+  }
+
+  /** ASCII bytes made once (tags, declaration). */
+  raw(b: Buffer): void {
+    this.ensure(b.length);
+    const buf = this.buf;
+    let o = this.n;
+    if (b.length < 48) for (let i = 0; i < b.length; i++) buf[o++] = b[i];
+    else o += b.copy(buf, o);
+    this.n = o;
+  }
+
+  /** Text (already escaped) in the writer's encoding. */
+  text(s: string): void {
+    const len = s.length;
+    if (this.characterCode !== '1') {
+      this.ensure(len * 3);
+      this.n += this.buf.write(s, this.n, 'utf8');
+      return;
+    }
+    this.ensure(len * 2);
+    const buf = this.buf;
+    let o = this.n;
+    for (let i = 0; i < len; i++) {
+      const u = s.charCodeAt(i);
+      const v = u < 0x80 ? cp932Ascii[u] : cp932Code(u);
+      if (v < 0x100) {
+        if (v < 0) {
+          this.fits = false;
+          return;
+        }
+        buf[o++] = v;
+      } else {
+        buf[o++] = (v >> 8) & 0xff;
+        buf[o++] = v & 0xff;
+      }
+    }
+    this.n = o;
+  }
+
+  /** The bytes written (a copy, sized to fit: the scratch buffer is the next document's). */
+  bytes(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.n));
+  }
+}
+
+/** CP932 of the ASCII range, as iconv writes it (looked up once). */
+const cp932Ascii = Int32Array.from({ length: 0x80 }, (_, u) => cp932Code(u));
