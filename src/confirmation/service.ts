@@ -6,7 +6,7 @@ import type { Db } from '../platform/db.ts';
 import { errorCatalogue, type FieldError } from '../platform/errors.ts';
 import { jstDateOf, todayJst } from '../platform/time.ts';
 import type { RegistryService } from '../registry/service.ts';
-import { findCandidates } from './repository.ts';
+import { findCandidates, type NewUsageEvent } from './repository.ts';
 import { decideByDocument, decideEligibility, parseInquiry, type Candidate, type DocumentDecision, type DocumentInvalidReason, type InvalidReason } from './rules.ts';
 import type { UsageRecorder } from './usage-recorder.ts';
 import type { CertificateFacts } from '../programmes/transition/rules.ts';
@@ -107,6 +107,25 @@ export interface EvaluateOptions {
   withLimitCategory?: boolean;
 }
 
+/** The usage event of a confirmation by card numbers (method insurance_card), whichever way it is written. */
+export function cardNumberUsageEvent(
+  facilityCode: string,
+  now: Date,
+  { answer, insurerNumber, personId }: { answer: DocumentConfirmationAnswer; insurerNumber: string | null; personId: string | null },
+): NewUsageEvent {
+  return {
+    confirmation_id: answer.confirmationId,
+    occurred_at: now.toISOString(),
+    occurred_on: jstDateOf(now),
+    facility_code: facilityCode,
+    method: 'insurance_card',
+    result: answer.result,
+    reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
+    insurer_number: insurerNumber,
+    person_id: personId,
+  };
+}
+
 export class ConfirmationService {
   constructor(
     private readonly db: Db,
@@ -131,19 +150,9 @@ export class ConfirmationService {
 
   private async confirmAndRecord(facilityCode: string, raw: Record<string, unknown>, options: EvaluateOptions, documentAware: boolean): Promise<DocumentConfirmationAnswer> {
     const now = this.clock();
-    const { answer, insurerNumber, personId } = await this.evaluate(raw, now, options, documentAware);
-    await this.recorder.record({
-      confirmation_id: answer.confirmationId,
-      occurred_at: now.toISOString(),
-      occurred_on: jstDateOf(now),
-      facility_code: facilityCode,
-      method: 'insurance_card',
-      result: answer.result,
-      reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
-      insurer_number: insurerNumber,
-      person_id: personId,
-    });
-    return answer;
+    const evaluated = await this.evaluate(raw, now, options, documentAware);
+    await this.recorder.record(cardNumberUsageEvent(facilityCode, now, evaluated));
+    return evaluated.answer;
   }
 
   /**

@@ -11,11 +11,10 @@
 // nothing and are simply answered again.
 
 import type { BatchService } from '../batch/service.ts';
-import type { ConfirmationService, ConfirmationAnswer } from '../confirmation/service.ts';
+import { cardNumberUsageEvent, type ConfirmationService, type ConfirmationAnswer } from '../confirmation/service.ts';
 import { insertUsageEvents } from '../confirmation/repository.ts';
 import type { Db } from '../platform/db.ts';
 import { isUniqueViolation, OnshiError, type ErrorCode } from '../platform/errors.ts';
-import { jstDateOf } from '../platform/time.ts';
 import { FaceResults } from './face.ts';
 import { MAX_REGISTRATIONS, ReferenceNumbers } from './reference-numbers.ts';
 import './tables.ts';
@@ -219,17 +218,7 @@ export class InterfaceService {
       // transaction that stores the result (not by the group commit), so both commit or neither.
       const evaluated = await this.confirmation.evaluateCardNumbers(inquiry, now, { withLimitCategory: limitConsent });
       answer = evaluated.answer;
-      event = {
-        confirmation_id: answer.confirmationId,
-        occurred_at: now.toISOString(),
-        occurred_on: jstDateOf(now),
-        facility_code: facilityCode,
-        method: 'insurance_card',
-        result: answer.result,
-        reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
-        insurer_number: evaluated.insurerNumber,
-        person_id: evaluated.personId,
-      };
+      event = cardNumberUsageEvent(facilityCode, now, evaluated);
     }
     const person = personResult(answer, search, limitConsent ? compactTime(now) : undefined);
     const { ResultOfQualificationConfirmation: record, ...status } = person;
