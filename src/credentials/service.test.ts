@@ -1,26 +1,12 @@
 // The memory of recently checked tokens: a revocation in this process takes effect at once, one made
 // by another process (the CLI, another server) once the remembered check is older than cacheMs.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { openDatabase, type DatabaseHandle } from '../platform/db.ts';
-import { migrateToLatest } from '../migrations/index.ts';
-import { createStore, storeKinds, type TestStore } from '../../test/support/stores.ts';
+import { describe, expect, it } from 'vitest';
+import { migratedDatabases, storeKinds } from '../../test/support/stores.ts';
 import { CredentialService } from './service.ts';
 
 describe.each(storeKinds)('credential memory (%s)', (kind) => {
-  let store: TestStore;
-  let database: DatabaseHandle;
-  afterEach(async () => {
-    await database?.close();
-    await store?.drop();
-  });
-
-  async function open() {
-    store = await createStore(kind);
-    database = openDatabase(store.url);
-    await migrateToLatest(database.db, database.dialect);
-    return database.db;
-  }
+  const { open } = migratedDatabases(kind);
 
   it('forgets a token revoked here at once', async () => {
     const credentials = new CredentialService(await open(), undefined, 60_000);

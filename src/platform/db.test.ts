@@ -9,26 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKPOINT_INTERVAL_MS, checkpointStats, insertRowsAtOnce, openDatabase, runRead, runStatement, type DatabaseHandle } from './db.ts';
 import { migrateToLatest } from '../migrations/index.ts';
-import { createStore, storeKinds, type TestStore } from '../../test/support/stores.ts';
+import { migratedDatabases, storeKinds } from '../../test/support/stores.ts';
 
 const insurer = (n: string) => ({ insurer_number: n, name: `保険者${n}`, kind: 'kenpo_kumiai', created_at: '2024-11-01T00:00:00.000Z' });
 const byNumber = (db: DatabaseHandle['db'], n: string) =>
   runRead<{ name: string }>(db, 'test.insurerByNumber', (d) => d.selectFrom('insurers').select('name').where('insurer_number', '=', ''), [n]);
 
 describe.each(storeKinds)('hot-path statements (%s)', (kind) => {
-  let store: TestStore;
-  let database: DatabaseHandle;
-  afterEach(async () => {
-    await database?.close();
-    await store?.drop();
-  });
-
-  async function open() {
-    store = await createStore(kind);
-    database = openDatabase(store.url);
-    await migrateToLatest(database.db, database.dialect);
-    return database.db;
-  }
+  const { open } = migratedDatabases(kind);
 
   it('reads the committed state, and a write outside a transaction is seen at once', async () => {
     const db = await open();

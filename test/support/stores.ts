@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterEach, inject } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../src/platform/db.ts';
+import { migrateToLatest } from '../../src/migrations/index.ts';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import { createContext, type AppContext } from '../../src/app/context.ts';
 
@@ -44,6 +46,29 @@ export async function createStore(kind: StoreKind): Promise<TestStore> {
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+    },
+  };
+}
+
+/**
+ * For the tests of the calling describe block: `open()` gives a migrated database on a fresh store of
+ * this kind, closed and dropped after each test.
+ */
+export function migratedDatabases(kind: StoreKind): { open(): Promise<DatabaseHandle['db']> } {
+  let store: TestStore | undefined;
+  let database: DatabaseHandle | undefined;
+  afterEach(async () => {
+    await database?.close();
+    await store?.drop();
+    database = undefined;
+    store = undefined;
+  });
+  return {
+    async open() {
+      store = await createStore(kind);
+      database = openDatabase(store.url);
+      await migrateToLatest(database.db, database.dialect);
+      return database.db;
     },
   };
 }
