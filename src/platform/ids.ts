@@ -1,7 +1,7 @@
 // Identifiers: UUID version 7 (RFC 9562), time-ordered, so that rows inserted together sit together
 // in every B-tree index (SQLite and PostgreSQL insert at the right edge instead of at random).
 
-import { randomFillSync } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 const pool = Buffer.alloc(4096);
 let offset = pool.length;
@@ -40,4 +40,51 @@ export function newId(now = Date.now()): string {
   bytes[0] = sequence >> 4;
   bytes[1] = ((sequence & 0xf) << 4) | (bytes[1] & 0x0f);
   return formatUuidV7(now, bytes);
+}
+
+/**
+ * Version-7 UUIDs for bulk writers, laid out as newId makes them (48-bit milliseconds, version, a
+ * 12-bit sequence, variant, random bits) but made a batch at a time: one random fill and one hex
+ * encoding per batch instead of a buffer and an encoding per id (newId took a tenth of a member import,
+ * with three ids per row). The sequence counts up across batches and carries into the milliseconds,
+ * so the ids sort in the order they were made, as newId's do.
+ */
+class IdBatches {
+  private ms = 0;
+  private sequence = 0;
+  private static readonly variants = '89ab89ab89ab89ab';
+  private static readonly sequenceHex = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
+
+  take(count: number): string[] {
+    const hex = randomBytes(count * 8 + 2).toString('hex'); // 16 random hex digits per id, 4 to spare
+    const now = Date.now();
+    if (now > this.ms) {
+      this.ms = now;
+      this.sequence = parseInt(hex.slice(-3), 16) & 0x7ff; // a random start, as newId
+    }
+    let time = this.timeHex();
+    const ids = new Array<string>(count);
+    for (let i = 0, o = 0; i < count; i++, o += 16) {
+      if (++this.sequence > 0xfff) {
+        this.sequence = 0;
+        this.ms++;
+        time = this.timeHex();
+      }
+      ids[i] = `${time}-7${IdBatches.sequenceHex[this.sequence]}-${IdBatches.variants[parseInt(hex[o], 16)]}${hex.slice(o + 1, o + 4)}-${hex.slice(o + 4, o + 16)}`;
+    }
+    return ids;
+  }
+
+  /** The first two groups: 8 and 4 hex digits of the milliseconds. */
+  private timeHex(): string {
+    const h = this.ms.toString(16).padStart(12, '0');
+    return `${h.slice(0, 8)}-${h.slice(8)}`;
+  }
+}
+
+const batches = new IdBatches();
+
+/** `count` new time-ordered ids at once (bulk imports): the layout and order of newId, made cheaply. */
+export function newIds(count: number): string[] {
+  return batches.take(count);
 }

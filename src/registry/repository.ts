@@ -1,6 +1,5 @@
 // Registry storage. Every function takes the database (or a transaction) first.
 
-import { SqliteAdapter, sql } from 'kysely';
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
 import { chunks, insertFlat, insertMany, runStatement } from '../platform/db.ts';
 import type { PeriodRecord } from '../confirmation/rules.ts';
@@ -259,24 +258,6 @@ export async function insertImportedMembers(db: Db, rows: { persons: unknown[]; 
   await insertFlat(db, 'persons', IMPORT_PERSON_COLUMNS, rows.persons);
   await insertFlat(db, 'memberships', IMPORT_MEMBERSHIP_COLUMNS, rows.memberships);
   await insertFlat(db, 'eligibility_periods', IMPORT_PERIOD_COLUMNS, rows.periods);
-}
-
-/**
- * SQLite settings for the length of a bulk import, restored by the returned function: temp_store =
- * memory. A multi-row INSERT inside a transaction journals the pages it changes so that it can be
- * undone on its own; past 64 KiB that journal spills to a temporary file, and with an import's
- * multi-row statements those writes took about a quarter of the insert time. Only where this
- * connection keeps temporary data changes (it has no temporary tables); the database file and its
- * durability do not.
- */
-export async function bulkImportSettings(db: Db): Promise<() => Promise<void>> {
-  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return async () => {};
-  const { rows } = await sql<{ temp_store: number }>`pragma temp_store`.execute(db);
-  const previous = Number(rows[0]?.temp_store ?? 0);
-  await sql`pragma temp_store = memory`.execute(db);
-  return async () => {
-    await sql.raw(`pragma temp_store = ${previous}`).execute(db);
-  };
 }
 
 export async function membershipsOfInsurer(db: Db, insurerNumber: string, filter: { symbol?: string; number?: string; branch?: string; limit: number; after?: string }): Promise<MembershipRow[]> {

@@ -2,7 +2,7 @@
 // Eligibility history is never overwritten: a change closes the current period and opens a new one.
 
 import { createHmac, randomBytes } from 'node:crypto';
-import { newId } from '../platform/ids.ts';
+import { newId, newIds } from '../platform/ids.ts';
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
 import { nowIso } from '../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
@@ -72,47 +72,6 @@ export function attributesToPeriodColumns(a: MemberAttributes): Omit<Eligibility
 }
 
 
-/**
- * Version-7 UUIDs for bulk imports, laid out as newId makes them (48-bit milliseconds, version, a
- * 12-bit sequence, variant, random bits) but made a batch at a time: one random fill and one hex
- * encoding per batch instead of a buffer and an encoding per id (newId took a tenth of the import
- * with three ids per row). The sequence counts up across batches and carries into the milliseconds,
- * so the ids sort in the order they were made, as newId's do.
- */
-class IdBatches {
-  private ms = 0;
-  private sequence = 0;
-  private static readonly variants = '89ab89ab89ab89ab';
-  private static readonly sequenceHex = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
-
-  take(count: number): string[] {
-    const hex = randomBytes(count * 8 + 2).toString('hex'); // 16 random hex digits per id, 4 to spare
-    const now = Date.now();
-    if (now > this.ms) {
-      this.ms = now;
-      this.sequence = parseInt(hex.slice(-3), 16) & 0x7ff; // a random start, as newId
-    }
-    let time = this.timeHex();
-    const ids = new Array<string>(count);
-    for (let i = 0, o = 0; i < count; i++, o += 16) {
-      if (++this.sequence > 0xfff) {
-        this.sequence = 0;
-        this.ms++;
-        time = this.timeHex();
-      }
-      ids[i] = `${time}-7${IdBatches.sequenceHex[this.sequence]}-${IdBatches.variants[parseInt(hex[o], 16)]}${hex.slice(o + 1, o + 4)}-${hex.slice(o + 4, o + 16)}`;
-    }
-    return ids;
-  }
-
-  /** The first two groups: 8 and 4 hex digits of the milliseconds. */
-  private timeHex(): string {
-    const h = this.ms.toString(16).padStart(12, '0');
-    return `${h.slice(0, 8)}-${h.slice(8)}`;
-  }
-}
-
-const importIds = new IdBatches();
 
 export class RegistryService {
   constructor(
@@ -435,12 +394,7 @@ export class RegistryService {
     const rejections = new RowRejections(maxReported);
     const reject = (line: number, errors: FieldError[]) => rejections.reject(line, errors);
     const run = async (trx: Db) => {
-      const restore = await repo.bulkImportSettings(trx);
-      try {
-        await this.importRows(trx, insurerNumber, insurer.kind, rows, actor, batchSize, counts, reject);
-      } finally {
-        await restore();
-      }
+      await this.importRows(trx, insurerNumber, insurer.kind, rows, actor, batchSize, counts, reject);
       if (counts.rows === 0) throw new OnshiError('ONSHI_IMPORT_EMPTY');
       rejections.throwIfAny(counts.rows);
     };
@@ -542,7 +496,7 @@ export class RegistryService {
     const linkedPersons = wantedLinks.length ? await repo.personsByLinkKeys(trx, wantedLinks) : new Map<string, string>();
 
     const now = nowIso();
-    const ids = importIds.take(3 * batch.length);
+    const ids = newIds(3 * batch.length);
     let nextId = 0;
     const links = new Map<string, string>(); // link key → person created earlier in this batch
     const persons: unknown[] = [];
