@@ -106,22 +106,29 @@ export class InterfaceService {
         once = { key: idempotencyKey, fileName, resultName };
       }
       const body = (request.msg.MessageBody as Msg | undefined) ?? {};
-      const out =
-        family === 'OQSsiquc01'
-          ? await this.single(facilityCode, header, body, characterCode, once)
-          : family === 'OQSmuquc01'
-            ? await this.bulkUpload(facilityCode, header, body, characterCode, once)
-            : family === 'OQSmuquc02'
-              ? await this.bulkDownload(facilityCode, header, body, characterCode)
-              : family === 'OQSsiimm01'
-                ? await this.registerOne(facilityCode, header, body, characterCode)
-                : await this.registerMany(facilityCode, header, body, characterCode);
+      const out = await this.answer(family, facilityCode, header, body, characterCode, once);
       return isFile(out) ? out : this.file(resultName, family, out, characterCode);
     } catch (e) {
       const code: ErrorCode = e instanceof OnshiError ? e.code : 'ONSHI_INTERNAL';
       if (!(e instanceof OnshiError)) this.logError(e);
       const detail = e instanceof OnshiError ? str(e.details?.detail) : undefined;
       return this.file(resultName, family, this.failure(header, characterCode, code, detail), characterCode);
+    }
+  }
+
+  /** The family's answer: a message to write, or a file already written (and stored, when keyed). */
+  private answer(family: FamilyName, facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode, once: Once | undefined): Promise<Msg | ResultFile> {
+    switch (family) {
+      case 'OQSsiquc01':
+        return this.single(facilityCode, header, body, characterCode, once);
+      case 'OQSmuquc01':
+        return this.bulkUpload(facilityCode, header, body, characterCode, once);
+      case 'OQSmuquc02':
+        return this.bulkDownload(facilityCode, header, body, characterCode);
+      case 'OQSsiimm01':
+        return this.registerOne(facilityCode, header, body, characterCode);
+      default:
+        return this.registerMany(facilityCode, header, body, characterCode);
     }
   }
 
