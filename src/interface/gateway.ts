@@ -198,12 +198,15 @@ export class FolderGateway {
   private failed(name: string, why: string): 'retry' {
     this.failures++;
     this.totals.failures++;
-    const min = this.options.retryMinMs ?? 500;
-    const max = this.options.retryMaxMs ?? 30_000;
-    const wait = Math.min(max, min * 2 ** (this.failures - 1));
+    const wait = this.backoff(this.failures);
     this.nextAttemptAt = this.clock() + wait;
     this.log(`${name}: server not reached (${why}); retry in ${wait} ms`);
     return 'retry';
+  }
+
+  /** The wait after the n-th failure in a row: doubling from retryMinMs, at most retryMaxMs. */
+  private backoff(failures: number): number {
+    return Math.min(this.options.retryMaxMs ?? 30_000, (this.options.retryMinMs ?? 500) * 2 ** (failures - 1));
   }
 
   private async writeResult(fileName: string, bytes: Buffer): Promise<void> {
@@ -247,7 +250,7 @@ export class FolderGateway {
         page = (await r.json()) as typeof page;
       } catch (e) {
         this.faceFailures++;
-        const wait = Math.min(this.options.retryMaxMs ?? 30_000, (this.options.retryMinMs ?? 500) * 2 ** (this.faceFailures - 1));
+        const wait = this.backoff(this.faceFailures);
         this.faceNextAt = this.clock() + wait;
         this.log(`face results not fetched (${e instanceof Error ? e.message : String(e)}); retry in ${wait} ms`);
         report.failed = true;
