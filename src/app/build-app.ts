@@ -79,7 +79,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     try {
       await ctx.database.db.selectFrom('insurers').select('insurer_number').limit(1).execute();
       const checkpoints = checkpointStats(ctx.database.db);
-      return { status: 'ok', version: API_VERSION, database: ctx.database.dialect, usageEvents: ctx.recorder.stats, ...(checkpoints ? { checkpoints } : {}) };
+      return { status: 'ok', version: API_VERSION, database: ctx.database.dialect, usageEvents: ctx.recorder.stats, ...(checkpoints ? { checkpoints } : {}), ...(ctx.database.dialect === 'sqlite' ? { personHistory: ctx.personHistory.stats } : {}) };
     } catch {
       return reply.status(503).send({ status: 'unavailable', version: API_VERSION, database: ctx.database.dialect });
     }

@@ -9,6 +9,7 @@ import { CredentialService } from '../credentials/service.ts';
 import { ConfirmationService } from '../confirmation/service.ts';
 import { UsageRecorder } from '../confirmation/usage-recorder.ts';
 import { AuditService } from '../audit/service.ts';
+import { PersonHistoryIndexer } from '../audit/person-history.ts';
 import { ConsentService } from '../consent/service.ts';
 import { CardService } from '../cards/service.ts';
 import { ChallengeLedger } from '../cards/challenges.ts';
@@ -20,7 +21,7 @@ import { TargetService } from '../programmes/targets/service.ts';
 import { BatchService, type BatchOptions } from '../batch/service.ts';
 import { ItFundService } from '../itfund/service.ts';
 import { TransitionService } from '../programmes/transition/service.ts';
-import { certificatesOfMemberships } from '../programmes/transition/repository.ts';
+import { certificateFactsOf } from '../programmes/transition/repository.ts';
 import { NoticeService } from '../programmes/notices/service.ts';
 
 export interface AppContext {
@@ -33,6 +34,8 @@ export interface AppContext {
   credentials: CredentialService;
   confirmation: ConfirmationService;
   audit: AuditService;
+  /** Keeps the access history's person index up with the events (SQLite; see audit/person-history.ts). */
+  personHistory: PersonHistoryIndexer;
   consent: ConsentService;
   cards: CardService;
   disasters: DisasterService;
@@ -53,7 +56,7 @@ export interface AppContext {
 
 export async function createContext(
   config: Config,
-  options: { clock?: () => Date; batch?: BatchOptions & { run?: boolean }; backgroundCheckpoints?: boolean } = {},
+  options: { clock?: () => Date; batch?: BatchOptions & { run?: boolean }; backgroundCheckpoints?: boolean; personHistoryIndexer?: boolean } = {},
 ): Promise<AppContext> {
   const database = openDatabase(config.databaseUrl, { backgroundCheckpoints: options.backgroundCheckpoints });
   try {
@@ -63,8 +66,10 @@ export async function createContext(
     const credentials = new CredentialService(database.db, options.clock);
     await credentials.ensureBootstrapAdmin(config.adminToken);
     const recorder = new UsageRecorder(database.db, config.groupCommitMaxBatch);
-    const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock, certificatesOfMemberships);
+    const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock, certificateFactsOf);
     const audit = new AuditService(database.db, options.clock);
+    const personHistory = new PersonHistoryIndexer(database.db);
+    if (options.personHistoryIndexer !== false && database.dialect === 'sqlite') personHistory.start();
     const consent = new ConsentService(database.db, config.consentValidityHours, options.clock);
     const challenges = new ChallengeLedger(database.db, options.clock, config.groupCommitMaxBatch);
     const cards = new CardService(database.db, registry, recorder, challenges, consent, audit, options.clock);
@@ -88,6 +93,7 @@ export async function createContext(
       credentials,
       confirmation,
       audit,
+      personHistory,
       consent,
       cards,
       disasters,
@@ -103,6 +109,7 @@ export async function createContext(
         await batch.stop();
         await challenges.flush();
         await recorder.flush();
+        personHistory.stop();
         await database.close();
       },
     };

@@ -1,9 +1,9 @@
 // Confirmation storage: the card-number lookup (hot path) and usage events.
 
 import type { Db, UsageEventsTable } from '../platform/db.ts';
-import { insertMany, runRead } from '../platform/db.ts';
+import { insertMany, runRead, runReadTuples } from '../platform/db.ts';
 import { periodForDate, type Candidate } from './rules.ts';
-import { toPeriod } from '../registry/repository.ts';
+import type { StoredPeriod } from '../registry/repository.ts';
 
 export interface CardKey {
   insurerNumber: string;
@@ -13,40 +13,40 @@ export interface CardKey {
   branch: string;
 }
 
-/** Memberships joined to their insurer and periods: every column a Candidate is built from. */
+/**
+ * Memberships joined to their periods, columns in the order the tuples are read below (the hot path
+ * reads rows as arrays). The insurer's name comes from insurerName: insurers are never changed.
+ */
 function candidateRows(db: Db) {
   return db
     .selectFrom('memberships as m')
-    .innerJoin('insurers as i', 'i.insurer_number', 'm.insurer_number')
     .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
     .select([
-      'm.id as member_id',
-      'm.person_id',
-      'm.insurer_number',
-      'i.name as insurer_name',
-      'm.symbol',
-      'm.number',
-      'm.branch',
-      'm.relationship',
-      'm.qualified_from',
-      'm.lost_on',
-      'm.loss_reason',
-      'p.id',
-      'p.membership_id',
-      'p.valid_from',
-      'p.valid_until',
-      'p.name',
-      'p.name_kana',
-      'p.birth_date',
-      'p.sex',
-      'p.address',
-      'p.postal_code',
-      'p.copay_rate',
-      'p.limit_category',
-      'p.paper_card_issued_on',
-      'p.paper_card_expires_on',
-      'p.recorded_at',
-      'p.recorded_by',
+      'm.id as member_id', // 0
+      'm.person_id', // 1
+      'm.insurer_number', // 2
+      'm.symbol', // 3
+      'm.number', // 4
+      'm.branch', // 5
+      'm.relationship', // 6
+      'm.qualified_from', // 7
+      'm.lost_on', // 8
+      'm.loss_reason', // 9
+      'p.id', // 10
+      'p.valid_from', // 11
+      'p.valid_until', // 12
+      'p.name', // 13
+      'p.name_kana', // 14
+      'p.birth_date', // 15
+      'p.sex', // 16
+      'p.address', // 17
+      'p.postal_code', // 18
+      'p.copay_rate', // 19
+      'p.limit_category', // 20
+      'p.paper_card_issued_on', // 21
+      'p.paper_card_expires_on', // 22
+      'p.recorded_at', // 23
+      'p.recorded_by', // 24
     ]);
   // No ORDER BY: a card or a person has a handful of rows, sorted below for less than SQLite's temp b-tree costs.
 }
@@ -57,42 +57,80 @@ function cardNumberQuery(db: Db, withBranch: boolean) {
   return withBranch ? q.where('m.branch', '=', '') : q;
 }
 
-type CandidateRow = Awaited<ReturnType<ReturnType<typeof candidateRows>['execute']>>[number];
+type CandidateTuple = [
+  string, string, string, string, string, string, string, string, string | null, string | null,
+  string, string, string | null, string, string, string, string, string, string | null, number, string | null, string | null, string | null, string, string | null,
+];
 
-function byMemberThenPeriod(a: CandidateRow, b: CandidateRow): number {
-  if (a.member_id !== b.member_id) return a.member_id < b.member_id ? -1 : 1;
-  if (a.valid_from !== b.valid_from) return a.valid_from < b.valid_from ? -1 : 1;
-  return a.recorded_at < b.recorded_at ? -1 : a.recorded_at > b.recorded_at ? 1 : 0;
+function byMemberThenPeriod(a: CandidateTuple, b: CandidateTuple): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  if (a[11] !== b[11]) return a[11] < b[11] ? -1 : 1;
+  return a[23] < b[23] ? -1 : a[23] > b[23] ? 1 : 0;
+}
+
+function periodOf(r: CandidateTuple): StoredPeriod {
+  return {
+    id: r[10],
+    validFrom: r[11],
+    validUntil: r[12],
+    name: r[13],
+    nameKana: r[14],
+    birthDate: r[15],
+    sex: r[16],
+    address: r[17],
+    postalCode: r[18],
+    copayRate: Number(r[19]),
+    limitCategory: r[20],
+    paperCardIssuedOn: r[21],
+    paperCardExpiresOn: r[22],
+    recordedAt: r[23],
+    recordedBy: r[24],
+  };
+}
+
+/** Insurer names by number, per store: insurers are only ever added, so a name once read stays true. */
+const insurerNames = new WeakMap<object, Map<string, string>>();
+
+async function insurerName(db: Db, insurerNumber: string): Promise<string> {
+  const cache = db.isTransaction ? undefined : insurerNames.get(db) ?? (insurerNames.set(db, new Map()), insurerNames.get(db)!);
+  const known = cache?.get(insurerNumber);
+  if (known !== undefined) return known;
+  const [row] = await runRead<{ name: string }>(db, 'confirmation.insurerName', (d) => d.selectFrom('insurers').select('name').where('insurer_number', '=', ''), [insurerNumber]);
+  // A membership cannot exist without its insurer (foreign key), so the row is there.
+  const name = row?.name ?? '';
+  if (cache && row) {
+    if (cache.size > 10_000) cache.clear();
+    cache.set(insurerNumber, name);
+  }
+  return name;
 }
 
 /** One Candidate per membership, with the period that matters on `asOf`. */
-function toCandidates(rows: CandidateRow[], asOf: string): Candidate[] {
+async function toCandidates(db: Db, rows: CandidateTuple[], asOf: string): Promise<Candidate[]> {
   if (rows.length > 1) rows.sort(byMemberThenPeriod);
-  const byMember = new Map<string, CandidateRow[]>();
-  for (const r of rows) {
-    const list = byMember.get(r.member_id);
-    if (list) list.push(r);
-    else byMember.set(r.member_id, [r]);
-  }
   const candidates: Candidate[] = [];
-  for (const list of byMember.values()) {
-    const m = list[0];
-    const periods = list.map(toPeriod);
+  for (let start = 0; start < rows.length; ) {
+    let end = start + 1;
+    while (end < rows.length && rows[end][0] === rows[start][0]) end++;
+    const m = rows[start];
+    const periods: StoredPeriod[] = [];
+    for (let i = start; i < end; i++) periods.push(periodOf(rows[i]));
     candidates.push({
-      memberId: m.member_id,
-      personId: m.person_id,
-      insurerNumber: m.insurer_number,
-      insurerName: m.insurer_name,
-      symbol: m.symbol,
-      number: m.number,
-      branch: m.branch,
-      relationship: m.relationship,
-      qualifiedFrom: m.qualified_from,
-      lostOn: m.lost_on,
-      lossReason: m.loss_reason,
+      memberId: m[0],
+      personId: m[1],
+      insurerNumber: m[2],
+      insurerName: await insurerName(db, m[2]),
+      symbol: m[3],
+      number: m[4],
+      branch: m[5],
+      relationship: m[6],
+      qualifiedFrom: m[7],
+      lostOn: m[8],
+      lossReason: m[9],
       period: periodForDate(periods, asOf)!,
       latestBirthDate: periods[periods.length - 1].birthDate,
     });
+    start = end;
   }
   return candidates;
 }
@@ -101,15 +139,15 @@ function toCandidates(rows: CandidateRow[], asOf: string): Candidate[] {
 export async function findCandidates(db: Db, key: CardKey, asOf: string): Promise<Candidate[]> {
   const rows =
     key.branch !== ''
-      ? await runRead<CandidateRow>(db, 'confirmation.candidates+branch', (d) => cardNumberQuery(d, true), [key.insurerNumber, key.symbol, key.number, key.branch])
-      : await runRead<CandidateRow>(db, 'confirmation.candidates', (d) => cardNumberQuery(d, false), [key.insurerNumber, key.symbol, key.number]);
-  return toCandidates(rows, asOf);
+      ? await runReadTuples(db, 'confirmation.candidates+branch', (d) => cardNumberQuery(d, true), [key.insurerNumber, key.symbol, key.number, key.branch])
+      : await runReadTuples(db, 'confirmation.candidates', (d) => cardNumberQuery(d, false), [key.insurerNumber, key.symbol, key.number]);
+  return toCandidates(db, rows as CandidateTuple[], asOf);
 }
 
 /** Every membership of a person (memberships_person index): the My Number card path. */
 export async function candidatesOfPerson(db: Db, personId: string, asOf: string): Promise<Candidate[]> {
-  const rows = await runRead<CandidateRow>(db, 'confirmation.personCandidates', (d) => candidateRows(d).where('m.person_id', '=', ''), [personId]);
-  return toCandidates(rows, asOf);
+  const rows = await runReadTuples(db, 'confirmation.personCandidates', (d) => candidateRows(d).where('m.person_id', '=', ''), [personId]);
+  return toCandidates(db, rows as CandidateTuple[], asOf);
 }
 
 export type NewUsageEvent = Omit<UsageEventsTable, 'id'>;

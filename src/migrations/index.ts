@@ -12,6 +12,7 @@ import { batchMigrations } from '../batch/migrations.ts';
 import { transitionMigrations } from '../programmes/transition/migrations.ts';
 import { itFundMigrations } from '../itfund/migrations.ts';
 import { interfaceMigrations } from '../interface/migrations.ts';
+import { personHistoryMigrations } from '../audit/person-history.ts';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const t = typesFor(dialect);
@@ -153,6 +154,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     ...transitionMigrations(t),
     ...itFundMigrations(t),
     ...interfaceMigrations(t),
+    ...personHistoryMigrations(t),
   };
 }
 

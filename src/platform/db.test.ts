@@ -7,7 +7,7 @@ import SQLite from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHECKPOINT_INTERVAL_MS, checkpointStats, insertRowsAtOnce, openDatabase, runRead, runStatement, type DatabaseHandle } from './db.ts';
+import { CHECKPOINT_INTERVAL_MS, checkpointStats, insertRowsAtOnce, openDatabase, runRead, runReadTuples, runStatement, type DatabaseHandle } from './db.ts';
 import { migrateToLatest } from '../migrations/index.ts';
 import { migratedDatabases, storeKinds } from '../../test/support/stores.ts';
 
@@ -41,6 +41,25 @@ describe.each(storeKinds)('hot-path statements (%s)', (kind) => {
     });
     expect(readDuring).toEqual([[{ name: '保険者06130001' }], []]);
     expect(await byNumber(db, '06130002')).toEqual([{ name: '保険者06130002' }]);
+  });
+
+  it('answers rows as arrays in the select order (runReadTuples), also while a transaction is open', async () => {
+    const db = await open();
+    await db.insertInto('insurers').values([insurer('06130001'), insurer('06130002')]).execute();
+    const tuples = (d: typeof db) =>
+      runReadTuples(d, 'test.insurerTuples', (x) => x.selectFrom('insurers').select(['name', 'insurer_number', 'kind']).where('insurer_number', '>=', '').orderBy('insurer_number'), ['06130000']);
+    const expected = [
+      ['保険者06130001', '06130001', 'kenpo_kumiai'],
+      ['保険者06130002', '06130002', 'kenpo_kumiai'],
+    ];
+    expect(await tuples(db)).toEqual(expected);
+    let during: unknown;
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('insurers').values(insurer('06130003')).execute();
+      during = await Promise.race([tuples(db), new Promise((ok) => setTimeout(() => ok('waited'), kind === 'sqlite' ? 1000 : 60_000))]);
+    });
+    expect(during).toEqual(expected);
+    expect(await tuples(db)).toHaveLength(3);
   });
 
   it('inserts the rows of several tables in one transaction: all of them, or none when one fails', async () => {

@@ -425,12 +425,30 @@ export async function runRead<Row>(db: Db, key: string, build: (db: Db) => { com
   return runStatement<Row>(db, key, build, parameters);
 }
 
+/**
+ * runRead answering each row as an array of its columns in the select's order: no object per row
+ * (better-sqlite3's raw mode on SQLite). For hot paths that map rows by position.
+ */
+export async function runReadTuples(db: Db, key: string, build: (db: Db) => { compile(): CompiledQuery }, parameters: readonly unknown[]): Promise<unknown[][]> {
+  const sqlite = db.isTransaction ? undefined : connections.get(db as Kysely<Database>);
+  const connection = !sqlite ? undefined : !sqlite.writer.inTransaction ? sqlite.writer : sqlite.reader;
+  if (connection) {
+    const statement = prepared(connection, `${key}#tuples`, () => compiledText(db, key, build, parameters.length));
+    if (!statement.reader) throw new Error(`runReadTuples(${key}): not a query`);
+    return statement.raw(true).all(...parameters) as unknown[][];
+  }
+  const rows = await runStatement<Record<string, unknown>>(db, key, build, parameters);
+  return rows.map((r) => Object.values(r));
+}
+
+function compiledText(db: Db, key: string, build: (db: Db) => { compile(): CompiledQuery }, parameterCount: number): string {
+  const compiled = build(db).compile();
+  if (compiled.parameters.length !== parameterCount) throw new Error(`runStatement(${key}): the builder binds ${compiled.parameters.length} parameters, ${parameterCount} given`);
+  return compiled.sql;
+}
+
 function runPrepared<Row>(connection: SQLite.Database, db: Db, key: string, build: (db: Db) => { compile(): CompiledQuery }, parameters: readonly unknown[]): Row[] {
-  const statement = prepared(connection, key, () => {
-    const compiled = build(db).compile();
-    if (compiled.parameters.length !== parameters.length) throw new Error(`runStatement(${key}): the builder binds ${compiled.parameters.length} parameters, ${parameters.length} given`);
-    return compiled.sql;
-  });
+  const statement = prepared(connection, key, () => compiledText(db, key, build, parameters.length));
   if (statement.reader) return statement.all(...parameters) as Row[];
   statement.run(...parameters);
   return [];
@@ -458,6 +476,17 @@ export async function insertRowsAtOnce(db: Kysely<Database>, batches: { [T in ke
       if (rows && rows.length > 0) await insertMany(trx, table, rows as never);
     }
   });
+}
+
+/**
+ * SQLite: calls `work` with the main (writer) connection, for synchronous work of its own there
+ * (background jobs). Undefined on PostgreSQL, or while a Kysely transaction is open on the
+ * connection (the caller tries later rather than write into someone else's transaction).
+ */
+export function withSqliteWriter<T>(db: Kysely<Database>, work: (connection: SQLite.Database) => T): T | undefined {
+  const sqlite = connections.get(db);
+  if (!sqlite || sqlite.writer.inTransaction || !sqlite.writer.open) return undefined;
+  return work(sqlite.writer);
 }
 
 /** Statement texts of hot-path queries, per dialect, built once. */

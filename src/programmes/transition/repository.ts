@@ -3,7 +3,7 @@
 
 import type { Db } from '../../platform/db.ts';
 import { sql } from 'kysely';
-import { insertMany } from '../../platform/db.ts';
+import { insertMany, runRead } from '../../platform/db.ts';
 import type { CertificateFacts } from './rules.ts';
 
 export interface EligibilityCertificatesTable {
@@ -87,6 +87,21 @@ export async function certificatesOfMemberships(db: Db, memberIds: readonly stri
     }
   }
   return out;
+}
+
+/**
+ * The certificates a confirmation checks (資格確認書 presented at reception), oldest first. One
+ * membership, the usual case, is one statement compiled once (the confirmation's hot path).
+ */
+export async function certificateFactsOf(db: Db, memberIds: readonly string[]): Promise<Map<string, CertificateFacts[]>> {
+  if (memberIds.length !== 1) return certificatesOfMemberships(db, memberIds);
+  const rows = await runRead<Pick<EligibilityCertificatesTable, 'number' | 'issued_on' | 'valid_until' | 'revoked_on'>>(
+    db,
+    'transition.certificatesOfMember',
+    (d) => d.selectFrom('eligibility_certificates').select(['number', 'issued_on', 'valid_until', 'revoked_on']).where('membership_id', '=', '').orderBy('issued_on').orderBy('number'),
+    [memberIds[0]],
+  );
+  return new Map([[memberIds[0], rows.map((r) => ({ number: r.number, issuedOn: r.issued_on, validUntil: r.valid_until, revokedOn: r.revoked_on }))]]);
 }
 
 export async function insertCertificates(db: Db, rows: readonly EligibilityCertificatesTable[]): Promise<void> {
