@@ -4,7 +4,8 @@
 //      prints people/s.
 //   2. server: `onshi serve` on that file in a child process (demo data off, bench routes on).
 //   3. confirmations: autocannon, in this process (a second process from the server), POSTs
-//      /v1/confirmations with card numbers drawn from the population, round robin; then, in the
+//      /v1/confirmations with card numbers drawn from the population, round robin (each member holds
+//      a 資格確認書 and the inquiry says so: every answer is valid with the record); then, in the
 //      same run, the same server answering POST /bench/fixed (a fixed body of a confirmation's size).
 //      Prints requests/s, p50/p99 latency and the ratio real / fixed; on Linux also the server's
 //      CPU time per request in each phase (all threads, from /proc) and the ratio of those two. On a
@@ -25,6 +26,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { withInsurerCheckDigit } from '../src/registry/rules.ts';
+import { RegistryService } from '../src/registry/service.ts';
+import { TransitionService } from '../src/programmes/transition/service.ts';
 import { api } from '../test/support/server-process.ts';
 import { ADMIN_TOKEN, CONNECTIONS, benchFolder, emptyDir, envNumber, fmt, freshDatabase, membersValidToday, mib, postRoundRobin, removeUnlessKept, runBench, secondsSince, startBenchServer, withServerCpu, type LoadFigures } from './support.ts';
 
@@ -45,9 +48,16 @@ async function seed(): Promise<{ cards: string[] }> {
   );
   // Inquiries for members valid today, spread over the whole population (every 97th membership).
   const members = await membersValidToday(database.db, { every: 97, limit: 20_000 });
+  // Since 2025-12-02 a paper card no longer confirms anything: a patient without a My Number card
+  // shows a 資格確認書 (eligibility certificate), so each sampled member gets one, and the load asks
+  // with its numbers (document: certificate), answered valid with the whole record.
+  const t0 = performance.now();
+  const registry = new RegistryService(database.db, await RegistryService.resolveLinkSecret(database.db, undefined));
+  const transition = new TransitionService(database.db, registry);
+  for (const m of members) await transition.issueOnRequest(m.card.insurerNumber, m.memberId, { reason: 'no_card' }, 'bench');
   await database.close();
-  const cards = members.map((m) => JSON.stringify(m.card));
-  console.log(`            ${fmt(cards.length)} distinct inquiries prepared for the load`);
+  const cards = members.map((m) => JSON.stringify({ ...m.card, document: 'certificate' }));
+  console.log(`            ${fmt(cards.length)} distinct inquiries prepared for the load (each member given a 資格確認書 in ${secondsSince(t0).toFixed(1)} s)`);
   return { cards };
 }
 
@@ -97,6 +107,10 @@ async function main(): Promise<void> {
   const { server, base, token } = await startBenchServer(dbFile, { ONSHI_BENCH_ROUTES: 'true' });
   try {
     const load = (url: string, seconds: number) => postRoundRobin(url, token, cards, { seconds });
+    // What the load is answered: a sample of its inquiries, one by one.
+    const sample = await Promise.all(cards.slice(0, 50).map((c) => api(base, token, 'POST', '/v1/confirmations', JSON.parse(c))));
+    const results = sample.reduce<Record<string, number>>((n, a) => ({ ...n, [a.result]: (n[a.result] ?? 0) + 1 }), {});
+    console.log(`answers     of ${sample.length} sample inquiries: ${JSON.stringify(results)}`);
     const warm = await load(`${base}/v1/confirmations`, 3);
     if (warm.non2xx > 0) console.log(`warning: ${warm.non2xx} non-2xx answers during warm-up`);
     const fixedPhase = await withServerCpu(server.child.pid, () => load(`${base}/bench/fixed`, SECONDS));

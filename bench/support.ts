@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import { sql, type Kysely } from 'kysely';
 import { openDatabase, type Database, type DatabaseHandle } from '../src/platform/db.ts';
 import { migrateToLatest } from '../src/migrations/index.ts';
+import { todayJst } from '../src/platform/time.ts';
 import { api, startServer, type ServerProcess } from '../test/support/server-process.ts';
 
 // ── options and formatting ───────────────────────────────────────────────────────────────────────
@@ -100,6 +101,7 @@ export interface CardInquiry {
 /** A member picked for the load: the person, the name on the current period, and the card-number inquiry. */
 export interface SampleMember {
   personId: string;
+  memberId: string;
   name: string;
   card: CardInquiry;
 }
@@ -113,8 +115,9 @@ export async function membersValidToday(db: Kysely<Database>, options: { every: 
   const rows = await db
     .selectFrom('memberships as m')
     .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
-    .select(['m.person_id', 'm.insurer_number', 'm.symbol', 'm.number', 'm.branch', 'p.birth_date', 'p.name'])
+    .select(['m.id', 'm.person_id', 'm.insurer_number', 'm.symbol', 'm.number', 'm.branch', 'p.birth_date', 'p.name'])
     .where('m.lost_on', 'is', null)
+    .where('m.qualified_from', '<=', todayJst())
     .where('p.valid_until', 'is', null)
     .where(sql<boolean>`(m.rowid % ${sql.lit(options.every)}) = 0`)
     .$if(options.onlyMembership === true, (q) => q.where(sql<boolean>`(select count(*) from memberships o where o.person_id = m.person_id) = 1`))
@@ -122,6 +125,7 @@ export async function membersValidToday(db: Kysely<Database>, options: { every: 
     .execute();
   return rows.map((r) => ({
     personId: r.person_id,
+    memberId: r.id,
     name: r.name,
     card: { insurerNumber: r.insurer_number, symbol: r.symbol, number: r.number, branch: r.branch, birthDate: r.birth_date },
   }));
@@ -191,16 +195,17 @@ export async function postRoundRobin(
   url: string,
   token: string,
   bodies: readonly (string | Buffer)[],
-  options: { seconds: number; connections?: number; contentType?: string },
+  options: { seconds: number; connections?: number; contentType?: string; onBody?: (body: string) => void },
 ): Promise<LoadFigures> {
   let i = 0;
+  const onBody = options.onBody;
   const result = await autocannon({
     url,
     method: 'POST',
     connections: options.connections ?? CONNECTIONS,
     duration: options.seconds,
     headers: { authorization: `Bearer ${token}`, 'content-type': options.contentType ?? 'application/json' },
-    requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+    requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }), ...(onBody ? { onResponse: (_status: number, body: string) => onBody(body) } : {}) }],
   });
   return loadFigures(result);
 }

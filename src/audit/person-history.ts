@@ -1,9 +1,10 @@
 // The person index of the access history (閲覧履歴), kept off the confirmation path on SQLite.
 //
-// Why: the patient's history reads usage events and access-log entries by person. An index on
-// person_id in those tables costs every confirmation a write to a random index page (persons are
-// random keys): measured on a 1,000,000-person registry, 49 of the 64 µs CPU a usage event costs to
-// insert, and the card path writes two such rows. So on SQLite the events carry no person index;
+// Why: the patient's history reads usage events and access-log entries by person, and a clinical view
+// reads the consents by person. An index on person_id in those tables costs every confirmation a write
+// to a random index page (persons are random keys): measured on a 1,000,000-person registry, 49 of the
+// 64 µs CPU a usage event costs to insert, and the card path writes three such rows (event, consent
+// answer, access-log entry). So on SQLite the events carry no person index;
 // person_history holds (person, time, source, ref) entries instead, filled behind the confirmations
 // in batches by PersonHistoryIndexer, which moves the source's mark (person_history_marks.last_ref)
 // in the same transaction as the entries it adds.
@@ -13,21 +14,26 @@
 // the mark, so nothing is missed or counted twice (personRefs). SQLite has one writer, so ids commit
 // in order and the tail is always "ref > mark".
 //
-// PostgreSQL keeps its person indexes on usage_events and access_log: there ids (bigserial) can commit
+// PostgreSQL keeps its person indexes on usage_events, access_log and consents: there ids (bigserial) can commit
 // out of order, so a mark could pass a row committed later, and its writes do not cost the same.
 
 import type { Kysely, Migration } from 'kysely';
-import { sql, type RawBuilder, type SqlBool } from 'kysely';
+import { SqliteAdapter, sql, type RawBuilder, type SqlBool } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { Types } from '../migrations/types.ts';
-import { withSqliteWriter, type Database } from '../platform/db.ts';
+import { withSqliteWriter, type Database, type Db } from '../platform/db.ts';
 
-export type HistorySource = 'usage' | 'access';
+export type HistorySource = 'usage' | 'access' | 'consent';
 
-/** Where each source's rows come from: table, its integer key, which rows a person's history lists. */
-const sources: Record<HistorySource, { table: string; ref: string; where: string }> = {
-  usage: { table: 'usage_events', ref: 'id', where: "result = 'valid' and person_id is not null" },
-  access: { table: 'access_log', ref: 'seq', where: 'person_id is not null' },
+/**
+ * Where each source's rows come from: table, its integer key (in commit order: rows are never
+ * deleted, so even the consents' implicit rowid only grows), its time column, which rows are indexed.
+ */
+const sources: Record<HistorySource, { table: string; ref: string; at: string; where: string }> = {
+  usage: { table: 'usage_events', ref: 'id', at: 'occurred_at', where: "result = 'valid' and person_id is not null" },
+  access: { table: 'access_log', ref: 'seq', at: 'occurred_at', where: 'person_id is not null' },
+  // The consent answers of a person (a reader's answer is written with its card confirmation).
+  consent: { table: 'consents', ref: 'rowid', at: 'granted_at', where: 'person_id is not null' },
 };
 
 export function personHistoryMigrations(t: Types): Record<string, Migration> {
@@ -41,7 +47,7 @@ export function personHistoryMigrations(t: Types): Record<string, Migration> {
         await sql`create table person_history_marks (source text primary key, last_ref integer not null)`.execute(db);
         for (const [name, s] of Object.entries(sources)) {
           await sql
-            .raw(`insert into person_history (person_id, occurred_at, source, ref) select person_id, occurred_at, '${name}', ${s.ref} from ${s.table} where ${s.where}`)
+            .raw(`insert into person_history (person_id, occurred_at, source, ref) select person_id, ${s.at}, '${name}', ${s.ref} from ${s.table} where ${s.where}`)
             .execute(db);
           await sql.raw(`insert into person_history_marks (source, last_ref) select '${name}', coalesce(max(${s.ref}), 0) from ${s.table}`).execute(db);
         }
@@ -50,9 +56,15 @@ export function personHistoryMigrations(t: Types): Record<string, Migration> {
         await db.schema.createIndex('access_log_basis').on('access_log').columns(['basis_id']).execute();
         await db.schema.dropIndex('usage_events_person_time').execute();
         await db.schema.dropIndex('access_log_person_time').execute();
+        await db.schema.dropIndex('consents_person_facility').execute();
       },
     },
   };
+}
+
+/** Whether the store finds a person's rows through person_history (SQLite) or its own person indexes (PostgreSQL). */
+export function byPersonHistory(db: Db): boolean {
+  return db.getExecutor().adapter instanceof SqliteAdapter;
 }
 
 /**
@@ -114,11 +126,11 @@ function prepareIndexer(writer: SQLite.Database, name: HistorySource, s: (typeof
   return {
     mark: writer.prepare('select last_ref from person_history_marks where source = ?').pluck(),
     // The last ref of the next batch (refs are the tables' integer primary keys, in commit order).
-    end: writer.prepare(`select max(${s.ref}) from (select ${s.ref} from ${s.table} where ${s.ref} > ? order by ${s.ref} limit ?)`).pluck(),
+    end: writer.prepare(`select max(r) from (select ${s.ref} as r from ${s.table} where ${s.ref} > ? order by ${s.ref} limit ?)`).pluck(),
     last: writer.prepare(`select max(${s.ref}) from ${s.table}`).pluck(),
     // Sorted by person: neighbouring entries share index pages, so each page is written once per batch.
     insert: writer.prepare(
-      `insert into person_history (person_id, occurred_at, source, ref) select person_id, occurred_at, '${name}', ${s.ref} from ${s.table} where ${s.ref} > ? and ${s.ref} <= ? and ${s.where} order by person_id, occurred_at`,
+      `insert into person_history (person_id, occurred_at, source, ref) select person_id, ${s.at}, '${name}', ${s.ref} from ${s.table} where ${s.ref} > ? and ${s.ref} <= ? and ${s.where} order by person_id, ${s.at}`,
     ),
     move: writer.prepare('update person_history_marks set last_ref = ? where source = ?'),
   };

@@ -12,9 +12,9 @@
 // actor = null and role = null: onshi does not claim a role it does not know (any facility role,
 // not only reception, may confirm). Its method (insurance_card, my_number_card, …) is shown.
 
-import { SqliteAdapter, sql } from 'kysely';
+import { sql } from 'kysely';
 import { insertMany, type Db } from '../platform/db.ts';
-import { personRefs } from './person-history.ts';
+import { byPersonHistory, personRefs } from './person-history.ts';
 import { auditRow } from './rows.ts';
 import { OnshiError } from '../platform/errors.ts';
 import { isIsoDate, addDays } from '../platform/time.ts';
@@ -148,7 +148,7 @@ export class AuditService {
       .leftJoin('facilities as f', 'f.code', 'l.facility_code')
       .select(['l.id', 'l.occurred_at', 'l.actor', 'l.role', 'l.facility_code', 'f.name as facility_name', 'l.person_id', 'l.what', 'l.basis_kind', 'l.basis_id', 'l.detail']);
     if (filter.personId !== undefined) q = q.where('l.person_id', '=', filter.personId);
-    if (filter.personId !== undefined && onSqlite(this.db)) q = q.where(personRefs('access', 'l', filter.personId));
+    if (filter.personId !== undefined && byPersonHistory(this.db)) q = q.where(personRefs('access', 'l', filter.personId));
     if (filter.facilityCode !== undefined) q = q.where('l.facility_code', '=', filter.facilityCode);
     if (filter.from !== undefined) q = q.where('l.occurred_at', '>=', jstDayStart(filter.from));
     if (filter.to !== undefined) q = q.where('l.occurred_at', '<', jstDayStart(addDays(filter.to, 1)));
@@ -177,10 +177,6 @@ export class AuditService {
   }
 }
 
-function onSqlite(db: Db): boolean {
-  return db.getExecutor().adapter instanceof SqliteAdapter;
-}
-
 function checkDates(filter: AccessLogFilter): void {
   for (const key of ['from', 'to'] as const) {
     if (filter[key] !== undefined && !isIsoDate(filter[key])) throw new OnshiError('ONSHI_REQUEST_INVALID', { field: key, expected: 'YYYY-MM-DD' });
@@ -205,7 +201,7 @@ export async function accessHistory(db: Db, filter: AccessHistoryFilter): Promis
     .leftJoin('facilities as f', 'f.code', 'l.facility_code')
     .select(['l.seq', 'l.id', 'l.occurred_at', 'l.actor', 'l.role', 'l.facility_code', 'f.name as facility_name', 'l.person_id', 'l.what', 'l.basis_kind', 'l.basis_id', 'l.detail']);
   // On SQLite the person's rows are found through person_history (see person-history.ts).
-  const byPersonIndex = filter.personId !== undefined && onSqlite(db);
+  const byPersonIndex = filter.personId !== undefined && byPersonHistory(db);
   if (filter.personId !== undefined) logs = logs.where('l.person_id', '=', filter.personId);
   if (byPersonIndex) logs = logs.where(personRefs('access', 'l', filter.personId!));
   if (filter.facilityCode !== undefined) logs = logs.where('l.facility_code', '=', filter.facilityCode);

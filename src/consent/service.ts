@@ -6,6 +6,7 @@ import { insertMany, type Db } from '../platform/db.ts';
 import type { ConsentsTable } from '../clinical/tables.ts';
 import { newId } from '../platform/ids.ts';
 import { OnshiError } from '../platform/errors.ts';
+import { byPersonHistory, personRefs } from '../audit/person-history.ts';
 import '../clinical/tables.ts';
 
 export const consentScopes = ['medication', 'checkups', 'limit_info'] as const;
@@ -100,9 +101,10 @@ export class ConsentService {
   /** The person's answers at a facility, newest first. */
   async answers(personId: string, facilityCode: string, db: Db = this.db): Promise<ConsentRecord[]> {
     const rows = await db
-      .selectFrom('consents')
+      .selectFrom('consents as c')
       .select(['id', 'scopes', 'granted_at', 'expires_at'])
       .where('person_id', '=', personId)
+      .$if(byPersonHistory(db), (q) => q.where(personRefs('consent', 'c', personId)))
       .where('facility_code', '=', facilityCode)
       .orderBy('granted_at', 'desc')
       .orderBy('id', 'desc')

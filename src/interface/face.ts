@@ -23,6 +23,7 @@ import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../platform/db.ts';
 import { insertMany } from '../platform/db.ts';
 import { auditRow, type AccessLogRow } from '../audit/rows.ts';
+import { byPersonHistory, personRefs } from '../audit/person-history.ts';
 import { candidatesOfPerson } from '../confirmation/repository.ts';
 import { invalidReasonMessages, toEligibilityRecord } from '../confirmation/service.ts';
 import { decidePersonEligibility } from '../cards/service.ts';
@@ -115,9 +116,10 @@ export class FaceResults {
     const asOf = e.occurred_on;
     const decision = decidePersonEligibility(await candidatesOfPerson(this.db, e.person_id, asOf), asOf);
     const consent = await this.db
-      .selectFrom('consents')
+      .selectFrom('consents as c')
       .select(['id', 'scopes', 'granted_at', 'expires_at'])
       .where('person_id', '=', e.person_id)
+      .$if(byPersonHistory(this.db), (q) => q.where(personRefs('consent', 'c', e.person_id!)))
       .where('facility_code', '=', facilityCode)
       .where('granted_at', '>=', at.toISOString())
       .where('granted_at', '<', new Date(at.getTime() + CONSENT_WINDOW_MS).toISOString())

@@ -169,7 +169,7 @@ describe.each(storeKinds)('eligibility reads in the access history on %s', (kind
     expectError(await h.app.inject({ method: 'GET', url: '/v1/me/access-log?before=not-a-cursor', headers: bearer(session.token) }), 400, 'ONSHI_REQUEST_INVALID');
   });
 
-  it('stays exact while the person index is behind: the same pages at every point of its progress', async () => {
+  it('stays exact while the person index is behind: the same pages and consent answers at every point of its progress', async () => {
     // The indexer of person_history (SQLite) runs behind the events; here it is driven by hand.
     h.ctx.personHistory.stop();
     const insurer = await createInsurer(h.app);
@@ -198,6 +198,8 @@ describe.each(storeKinds)('eligibility reads in the access history on %s', (kind
     };
     const aliceSeen = await allPages(alice.personId);
     const bobSeen = await allPages(bob.personId);
+    const aliceConsents = await h.ctx.consent.answers(alice.personId, clinic.code);
+    expect(aliceConsents).toHaveLength(4);
     expect(aliceSeen).toHaveLength(8);
     expect(bobSeen).toHaveLength(4);
     // A few rows at a time (with the patient sessions' own log entries among them) until caught up.
@@ -207,6 +209,8 @@ describe.each(storeKinds)('eligibility reads in the access history on %s', (kind
       if (kind === 'postgres') expect(r).toBeUndefined();
       expect(await allPages(alice.personId)).toEqual(aliceSeen);
       expect(await allPages(bob.personId)).toEqual(bobSeen);
+      expect(await h.ctx.consent.answers(alice.personId, clinic.code)).toEqual(aliceConsents);
+      expect(await h.ctx.consent.answers(bob.personId, clinic.code)).toEqual([]);
       if (!r || r.taken === 0) break;
       steps++;
     }
