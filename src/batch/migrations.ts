@@ -1,6 +1,6 @@
-// Migrations of batch inquiries (一括照会) as persistent jobs (0005_*).
+// Migrations of batch inquiries (一括照会) as persistent jobs (0005_*, 0008b_*).
 
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import type { Types } from '../migrations/types.ts';
 
 export function batchMigrations(t: Types): Record<string, Migration> {
@@ -47,6 +47,43 @@ export function batchMigrations(t: Types): Record<string, Migration> {
           .addColumn('answer', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('batch_inquiry_results_pk', ['reception_number', 'row_no'])
           .execute();
+      },
+    },
+    // Rows and answers in blocks (see codec.ts): one table row per range of rows instead of one per row.
+    '0008b_batch_blocks': {
+      async up(db: Kysely<any>) {
+        for (const [table, column] of [['batch_inquiry_input_blocks', 'input'], ['batch_inquiry_answer_blocks', 'answers']] as const) {
+          await db.schema
+            .createTable(table)
+            .addColumn('reception_number', 'text', (c) => c.notNull())
+            .addColumn('first_row', 'integer', (c) => c.notNull())
+            .addColumn('row_count', 'integer', (c) => c.notNull())
+            /** The encoded rows first_row … first_row + row_count - 1, joined by U+001E. */
+            .addColumn(column, 'text', (c) => c.notNull())
+            .addPrimaryKeyConstraint(`${table}_pk`, ['reception_number', 'first_row'])
+            .execute();
+        }
+        // Rows of earlier batches move into blocks of 1,000 in the codec's JSON form (U+0001 + the
+        // input's JSON; 'J' + the answer's JSON), so their jobs resume and their results stay readable.
+        const agg = (expr: string) =>
+          t.dialect === 'postgres' ? `string_agg(${expr}, chr(30) order by row_no)` : `group_concat(${expr}, char(30) order by row_no)`;
+        const soh = t.dialect === 'postgres' ? 'chr(1)' : 'char(1)';
+        await sql
+          .raw(
+            `insert into batch_inquiry_input_blocks (reception_number, first_row, row_count, input)
+             select reception_number, min(row_no), count(*), ${agg(`${soh} || input`)} from batch_inquiry_rows
+             group by reception_number, (row_no - 1) / 1000`,
+          )
+          .execute(db);
+        await sql
+          .raw(
+            `insert into batch_inquiry_answer_blocks (reception_number, first_row, row_count, answers)
+             select reception_number, min(row_no), count(*), ${agg(`'J' || answer`)} from batch_inquiry_results
+             group by reception_number, (row_no - 1) / 1000`,
+          )
+          .execute(db);
+        await db.schema.dropTable('batch_inquiry_results').execute();
+        await db.schema.dropTable('batch_inquiry_rows').execute();
       },
     },
   };

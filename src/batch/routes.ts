@@ -4,7 +4,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { parse as parseCsv } from 'csv-parse';
-import { stringify as stringifyCsv } from 'csv-stringify';
 import { Readable } from 'node:stream';
 import { requireKind } from '../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
@@ -29,7 +28,7 @@ function rowOf(v: unknown): BatchRowInput {
 }
 
 /** Streams a CSV body (header line naming the columns) into rows. */
-async function rowsOfCsv(stream: Readable): Promise<BatchRowInput[]> {
+export async function rowsOfCsv(stream: Readable): Promise<BatchRowInput[]> {
   const rows: BatchRowInput[] = [];
   const parser = stream.pipe(
     parseCsv({ columns: (h: string[]) => h.map((c) => c.trim().replace(/^\ufeff/, '')), bom: true, skip_empty_lines: true, trim: true, relax_column_count: true }),
@@ -47,6 +46,54 @@ async function rowsOfCsv(stream: Readable): Promise<BatchRowInput[]> {
     throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('body', 'format', e instanceof Error ? e.message : 'CSV')] });
   }
   return rows;
+}
+
+/** Whitespace other than line breaks, or a quote: what csv-parse's trim and quoting would act on. */
+const NOT_PLAIN = /[^\S\n\r]|"/;
+
+/**
+ * The rows of a CSV body with no quotes and no whitespace inside its lines (every line ending LF, or
+ * every one CRLF), split directly: exactly what rowsOfCsv makes of such a body, in a fraction of the
+ * time. Undefined for any other body (rowsOfCsv reads it).
+ */
+export function rowsOfPlainCsv(body: string): BatchRowInput[] | undefined {
+  if (body.charCodeAt(0) === 0xfeff) body = body.slice(1);
+  let lines: string[];
+  if (body.includes('\r')) {
+    lines = body.split('\r\n');
+    if (lines.some((l) => l.includes('\r') || l.includes('\n'))) return undefined;
+  } else lines = body.split('\n');
+  if (NOT_PLAIN.test(body)) return undefined;
+  let header: string[] | undefined;
+  const at: number[] = [];
+  const rows: BatchRowInput[] = [];
+  for (const line of lines) {
+    if (line === '') continue;
+    const fields = line.split(',');
+    if (!header) {
+      header = fields;
+      if (new Set(header).size !== header.length) return undefined;
+      for (const f of ROW_FIELDS) at.push(header.indexOf(f));
+      continue;
+    }
+    if (fields.length > header.length) return undefined;
+    const row: BatchRowInput = {};
+    for (let k = 0; k < ROW_FIELDS.length; k++) {
+      const x = at[k] < 0 ? undefined : fields[at[k]];
+      if (x !== undefined && x !== '') row[ROW_FIELDS[k]] = x;
+    }
+    rows.push(row);
+    if (rows.length > MAX_BATCH_ROWS) throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: MAX_BATCH_ROWS });
+  }
+  return rows;
+}
+
+/** A CSV body: split directly when plain, else through csv-parse. */
+async function rowsOfCsvBody(stream: Readable): Promise<BatchRowInput[]> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  const bytes = Buffer.concat(chunks);
+  return rowsOfPlainCsv(bytes.toString('utf8')) ?? rowsOfCsv(Readable.from([bytes]));
 }
 
 const SummarySchema = Type.Object({
@@ -69,32 +116,50 @@ const CSV_COLUMNS = [
   'name', 'nameKana', 'sex', 'relationship', 'insurerName', 'qualifiedFrom', 'lostOn', 'copayRate', 'paperCardExpiresOn',
 ];
 
-function csvRecord(r: BatchResultRow): Record<string, string> {
+/** A result row's CSV values, in CSV_COLUMNS order. */
+function csvValues(r: BatchResultRow): string[] {
   const a = r.answer as Record<string, any>;
   const m = (a.member ?? {}) as Record<string, unknown>;
   const s = (v: unknown) => (v === undefined || v === null ? '' : String(v));
-  return {
-    row: String(r.row),
-    insurerNumber: s(r.input.insurerNumber),
-    symbol: s(r.input.symbol),
-    number: s(r.input.number),
-    branch: s(r.input.branch),
-    birthDate: s(r.input.birthDate),
-    asOf: s(a.asOf ?? r.input.asOf),
-    result: s(a.result),
-    reason: s(a.reason),
-    code: s(a.code),
-    message: a.result === 'error' ? (a.errors as { en: string }[]).map((e) => e.en).join('; ') : s(a.message),
-    name: s(m.name),
-    nameKana: s(m.nameKana),
-    sex: s(m.sex),
-    relationship: s(m.relationship),
-    insurerName: s(m.insurerName),
-    qualifiedFrom: s(m.qualifiedFrom),
-    lostOn: s(m.lostOn ?? a.details?.lostOn),
-    copayRate: s(m.copayRate),
-    paperCardExpiresOn: s(m.paperCardExpiresOn),
-  };
+  return [
+    String(r.row),
+    s(r.input.insurerNumber),
+    s(r.input.symbol),
+    s(r.input.number),
+    s(r.input.branch),
+    s(r.input.birthDate),
+    s(a.asOf ?? r.input.asOf),
+    s(a.result),
+    s(a.reason),
+    s(a.code),
+    a.result === 'error' ? (a.errors as { en: string }[]).map((e) => e.en).join('; ') : s(a.message),
+    s(m.name),
+    s(m.nameKana),
+    s(m.sex),
+    s(m.relationship),
+    s(m.insurerName),
+    s(m.qualifiedFrom),
+    s(m.lostOn ?? a.details?.lostOn),
+    s(m.copayRate),
+    s(m.paperCardExpiresOn),
+  ];
+}
+
+const NEEDS_QUOTES = /[",\n\r]/;
+
+/**
+ * One CSV line as csv-stringify writes it with its defaults (which this file used to use): a value
+ * holding a comma, a quote or a line break is quoted, quotes doubled; every line ends with LF.
+ * Written here because the library's per-field work was most of a download's cost.
+ */
+function csvLine(values: readonly string[]): string {
+  let line = '';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) line += ',';
+    line += NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  }
+  return `${line}\n`;
 }
 
 export const batchRoutes: FastifyPluginAsync<{ batch: BatchService; auth: AuthGuard }> = async (plugin, { batch, auth }) => {
@@ -115,7 +180,7 @@ export const batchRoutes: FastifyPluginAsync<{ batch: BatchService; auth: AuthGu
     handler: async (request, reply) => {
       const facility = requireKind(principalOf(request), 'facility');
       let rows: BatchRowInput[];
-      if (request.body instanceof Readable) rows = await rowsOfCsv(request.body);
+      if (request.body instanceof Readable) rows = await rowsOfCsvBody(request.body);
       else {
         const list = (request.body as { rows?: unknown } | null)?.rows;
         if (!Array.isArray(list)) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('rows', 'required')] });
@@ -161,15 +226,28 @@ export const batchRoutes: FastifyPluginAsync<{ batch: BatchService; auth: AuthGu
       const facility = requireKind(principalOf(request), 'facility');
       const summary = await batch.get(facility.facilityCode, request.params.receptionNumber);
       if (summary.status !== 'done') throw new OnshiError('ONSHI_BATCH_PROCESSING', { status: summary.status, processedRows: summary.processedRows, totalRows: summary.totalRows });
-      const records = Readable.from(
+      const lines = Readable.from(
         (async function* () {
-          for await (const r of batch.allResults(summary.receptionNumber)) yield csvRecord(r);
+          yield csvLine(CSV_COLUMNS);
+          // A page of lines per chunk of the stream, not a chunk per line.
+          let text = '';
+          let n = 0;
+          for await (const r of batch.allResults(summary.receptionNumber)) {
+            text += csvLine(csvValues(r));
+            if (++n === 1000) {
+              yield text;
+              text = '';
+              n = 0;
+            }
+          }
+          if (text !== '') yield text;
         })(),
+        { objectMode: false },
       );
       reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="batch-${summary.receptionNumber}.csv"`);
-      return reply.send(records.pipe(stringifyCsv({ header: true, columns: CSV_COLUMNS })));
+      return reply.send(lines);
     },
   });
 };

@@ -8,12 +8,16 @@
 // usage events (utilisation statistics and incentive payments count confirmations at reception,
 // where the patient is present); the eligibility rules and the registry are the same ones.
 
-import type { Insertable, Selectable } from 'kysely';
+import { availableParallelism } from 'node:os';
+import { SqliteAdapter, sql, type Insertable, type Selectable } from 'kysely';
 import type { ConfirmationAnswer, ConfirmationService } from '../confirmation/service.ts';
 import { insertMany, type Db } from '../platform/db.ts';
 import { OnshiError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
 import { todayJst } from '../platform/time.ts';
+import { answerRows, type Answered } from './answer.ts';
+import { decodeAnswer, decodeInput, encodeInput, RS } from './codec.ts';
+import { LookupWorker } from './lookup-pool.ts';
 
 export interface BatchInquiriesTable {
   reception_number: string;
@@ -32,24 +36,27 @@ export interface BatchInquiriesTable {
   finished_at: string | null;
 }
 
-export interface BatchInquiryRowsTable {
+/** The submitted rows first_row … first_row + row_count - 1, encoded (codec.ts). */
+export interface BatchInquiryInputBlocksTable {
   reception_number: string;
-  row_no: number;
+  first_row: number;
+  row_count: number;
   input: string;
 }
 
-export interface BatchInquiryResultsTable {
+/** The answers of one committed chunk, encoded (codec.ts). */
+export interface BatchInquiryAnswerBlocksTable {
   reception_number: string;
-  row_no: number;
-  result: string;
-  answer: string;
+  first_row: number;
+  row_count: number;
+  answers: string;
 }
 
 declare module '../platform/db.ts' {
   interface Database {
     batch_inquiries: BatchInquiriesTable;
-    batch_inquiry_rows: BatchInquiryRowsTable;
-    batch_inquiry_results: BatchInquiryResultsTable;
+    batch_inquiry_input_blocks: BatchInquiryInputBlocksTable;
+    batch_inquiry_answer_blocks: BatchInquiryAnswerBlocksTable;
   }
 }
 
@@ -95,6 +102,9 @@ export interface BatchResultRow {
 
 export const MAX_BATCH_ROWS = 200_000;
 
+/** Submitted rows per stored input block. */
+const INPUT_BLOCK_ROWS = 1000;
+
 function summaryOf(r: Selectable<BatchInquiriesTable>): BatchSummary {
   return {
     receptionNumber: r.reception_number,
@@ -120,18 +130,31 @@ export interface BatchOptions {
   pollMs?: number;
   /** Rows looked up at once within a chunk. */
   concurrency?: number;
+  /**
+   * SQLite file: lookup worker threads that answer part of each chunk beside the runner's own thread
+   * (default: one less than the cores; 0 = none). Started for a job of minWorkerRows rows or more.
+   */
+  workers?: number;
+  minWorkerRows?: number;
 }
+
+/** Rows a lookup worker is sent at once; two such requests are kept in flight so it never waits. */
+const WORKER_PART_ROWS = 100;
 
 export class BatchService {
   private readonly chunkSize: number;
   private readonly pollMs: number;
   private readonly concurrency: number;
+  private readonly workerCount: number;
+  private readonly minWorkerRows: number;
+  /** The lookup workers, once a large job on a SQLite file started them; undefined before. */
+  private workers: LookupWorker[] | undefined;
   private running: Promise<void> | null = null;
   private wanted = false;
   private stopping = false;
   private timer: NodeJS.Timeout | null = null;
   /** Figures for tests and the benchmark. */
-  readonly stats = { chunks: 0, rows: 0 };
+  readonly stats = { chunks: 0, rows: 0, workerRows: 0 };
 
   constructor(
     private readonly db: Db,
@@ -142,6 +165,8 @@ export class BatchService {
     this.chunkSize = options.chunkSize ?? 2000;
     this.pollMs = options.pollMs ?? 2000;
     this.concurrency = options.concurrency ?? 8;
+    this.workerCount = options.workers ?? Math.max(0, availableParallelism() - 1);
+    this.minWorkerRows = options.minWorkerRows ?? 10_000;
   }
 
   /**
@@ -180,11 +205,12 @@ export class BatchService {
     };
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('batch_inquiries').values(job).execute();
-      await insertMany(
-        trx,
-        'batch_inquiry_rows',
-        rows.map((r, i) => ({ reception_number: receptionNumber, row_no: i + 1, input: JSON.stringify(r) })),
-      );
+      const blocks: Insertable<BatchInquiryInputBlocksTable>[] = [];
+      for (let start = 0; start < rows.length; start += INPUT_BLOCK_ROWS) {
+        const part = rows.slice(start, start + INPUT_BLOCK_ROWS);
+        blocks.push({ reception_number: receptionNumber, first_row: start + 1, row_count: part.length, input: part.map(encodeInput).join(RS) });
+      }
+      await insertMany(trx, 'batch_inquiry_input_blocks', blocks, 4 * 50);
       if (within) await within(trx, summaryOf(job as Selectable<BatchInquiriesTable>));
     });
     this.wake();
@@ -200,20 +226,42 @@ export class BatchService {
 
   /** Results in row order from `offset` (0-based), at most `limit` rows. */
   async results(receptionNumber: string, offset: number, limit: number): Promise<BatchResultRow[]> {
-    const rows = await this.db
-      .selectFrom('batch_inquiry_results as r')
-      .innerJoin('batch_inquiry_rows as i', (j) => j.onRef('i.reception_number', '=', 'r.reception_number').onRef('i.row_no', '=', 'r.row_no'))
-      .select(['r.row_no', 'i.input', 'r.answer'])
-      .where('r.reception_number', '=', receptionNumber)
-      .where('r.row_no', '>', offset)
-      .orderBy('r.row_no')
-      .limit(limit)
+    const end = offset + limit;
+    const [answerBlocks, inputBlocks] = await Promise.all([
+      this.db
+        .selectFrom('batch_inquiry_answer_blocks')
+        .select(['first_row', 'row_count', 'answers as text'])
+        .where('reception_number', '=', receptionNumber)
+        .where('first_row', '<=', end)
+        .where(sql<number>`first_row + row_count`, '>', offset)
+        .orderBy('first_row')
+        .execute(),
+      this.inputBlocks(receptionNumber, offset, end),
+    ]);
+    const out: BatchResultRow[] = [];
+    const inputs = rowsOf(inputBlocks, offset, end);
+    let k = 0;
+    for (const { row, text } of rowsOf(answerBlocks, offset, end)) {
+      while (k < inputs.length && inputs[k].row < row) k++;
+      out.push({ row, input: inputs[k]?.row === row ? decodeInput(inputs[k].text) : {}, answer: decodeAnswer(text) });
+    }
+    return out;
+  }
+
+  /** The input blocks that hold rows offset+1 … end. */
+  private inputBlocks(receptionNumber: string, offset: number, end: number) {
+    return this.db
+      .selectFrom('batch_inquiry_input_blocks')
+      .select(['first_row', 'row_count', 'input as text'])
+      .where('reception_number', '=', receptionNumber)
+      .where('first_row', '<=', end)
+      .where(sql<number>`first_row + row_count`, '>', offset)
+      .orderBy('first_row')
       .execute();
-    return rows.map((r) => ({ row: Number(r.row_no), input: JSON.parse(r.input) as BatchRowInput, answer: JSON.parse(r.answer) as RowAnswer }));
   }
 
   /** Every result in row order, a page at a time (CSV and XML downloads). */
-  async *allResults(receptionNumber: string, pageSize = 5000): AsyncGenerator<BatchResultRow> {
+  async *allResults(receptionNumber: string, pageSize = 10_000): AsyncGenerator<BatchResultRow> {
     let offset = 0;
     for (;;) {
       const page = await this.results(receptionNumber, offset, pageSize);
@@ -241,6 +289,9 @@ export class BatchService {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.running) await this.running;
+    const workers = this.workers;
+    this.workers = undefined;
+    if (workers) await Promise.all(workers.map((w) => w.stop()));
   }
 
   /** Resolves when no job is left to run (tests). */
@@ -276,20 +327,64 @@ export class BatchService {
     }
   }
 
+  /** Starts the lookup workers once, on a SQLite file (not in memory, not PostgreSQL). */
+  private async startWorkers(): Promise<void> {
+    if (this.workers || this.workerCount === 0 || this.stopping) return;
+    if (!(this.db.getExecutor().adapter instanceof SqliteAdapter)) return;
+    const main = await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(this.db);
+    const path = main.rows[0]?.file;
+    this.workers = path ? Array.from({ length: this.workerCount }, () => new LookupWorker(path)) : [];
+  }
+
+  /**
+   * The encoded answers of a chunk's rows. With ready lookup workers the chunk is shared out in
+   * parts: each worker keeps two parts in flight, this thread answers parts too, and a part whose
+   * worker failed is answered here. Answers come back in row order whoever made them.
+   */
+  private async answer(rows: string[], now: Date, asOf: string): Promise<Answered> {
+    const workers = (this.workers ?? []).filter((w) => w.ready && !w.broken);
+    if (workers.length === 0) return answerRows(this.confirmation, rows, now, asOf, this.concurrency);
+    const parts: string[][] = [];
+    for (let i = 0; i < rows.length; i += WORKER_PART_ROWS) parts.push(rows.slice(i, i + WORKER_PART_ROWS));
+    const done: Answered[] = new Array(parts.length);
+    let next = 0;
+    const here = async () => {
+      while (next < parts.length) {
+        const p = next++;
+        done[p] = await answerRows(this.confirmation, parts[p], now, asOf, this.concurrency);
+        // Let the workers' answers in (SQLite lookups resolve without a macrotask).
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const via = async (w: LookupWorker) => {
+      while (next < parts.length) {
+        const p = next++;
+        try {
+          done[p] = await w.answer(parts[p], now, asOf);
+          this.stats.workerRows += parts[p].length;
+        } catch {
+          done[p] = await answerRows(this.confirmation, parts[p], now, asOf, this.concurrency);
+        }
+      }
+    };
+    await Promise.all([...workers.flatMap((w) => [via(w), via(w)]), here()]);
+    const counts = { valid: 0, invalid: 0, error: 0 };
+    for (const d of done) {
+      counts.valid += d.counts.valid;
+      counts.invalid += d.counts.invalid;
+      counts.error += d.counts.error;
+    }
+    return { answers: done.flatMap((d) => d.answers), counts };
+  }
+
   private async runJob(job: Selectable<BatchInquiriesTable>): Promise<void> {
     if (job.status === 'queued') {
       await this.db.updateTable('batch_inquiries').set({ status: 'running', started_at: this.clock().toISOString() }).where('reception_number', '=', job.reception_number).execute();
     }
     let processed = Number(job.processed_rows);
+    if (Number(job.total_rows) - processed >= this.minWorkerRows) await this.startWorkers();
     while (!this.stopping) {
-      const rows = await this.db
-        .selectFrom('batch_inquiry_rows')
-        .select(['row_no', 'input'])
-        .where('reception_number', '=', job.reception_number)
-        .where('row_no', '>', processed)
-        .orderBy('row_no')
-        .limit(this.chunkSize)
-        .execute();
+      const rows = rowsOf(await this.inputBlocks(job.reception_number, processed, processed + this.chunkSize), processed, processed + this.chunkSize);
       if (rows.length === 0) {
         await this.db
           .updateTable('batch_inquiries')
@@ -298,27 +393,9 @@ export class BatchService {
           .execute();
         return;
       }
-      const now = this.clock();
-      const answered: { row_no: number; result: string; answer: string }[] = new Array(rows.length);
-      // A few lookups in flight (PostgreSQL's pool); thousands would only queue on SQLite's one connection.
-      let next = 0;
-      const worker = async () => {
-        while (next < rows.length) {
-          const i = next++;
-          const r = rows[i];
-          const input = JSON.parse(r.input) as BatchRowInput;
-          const raw = { insurerNumber: input.insurerNumber, symbol: input.symbol, number: input.number, branch: input.branch, birthDate: input.birthDate, asOf: input.asOf || job.as_of };
-          const { answer } = await this.confirmation.evaluateCardNumbers(raw, now, { withLimitCategory: input.limitConsent === true });
-          // Nothing is recorded for a batch row, so its answer is stored without the id (JSON leaves an
-          // undefined member out, keeping the other keys in order; the answer is this row's own object).
-          (answer as { confirmationId?: string }).confirmationId = undefined;
-          answered[i] = { row_no: Number(r.row_no), result: answer.result, answer: JSON.stringify(answer) };
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, worker));
-      const counts = { valid: 0, invalid: 0, error: 0 };
-      for (const a of answered) counts[a.result as keyof typeof counts]++;
-      const last = answered[answered.length - 1].row_no;
+      const { answers: answered, counts } = await this.answer(rows.map((r) => r.text), this.clock(), job.as_of);
+      const last = processed + rows.length;
+      if (rows[0].row !== processed + 1 || rows[rows.length - 1].row !== last) throw new Error(`batch ${job.reception_number}: rows after ${processed} are not contiguous`);
       const committed = await this.db.transaction().execute(async (trx) => {
         // The guard on processed_rows makes a chunk commit once, even if two runners raced for it.
         const u = await trx
@@ -333,7 +410,10 @@ export class BatchService {
           .where('processed_rows', '=', processed)
           .executeTakeFirst();
         if (Number(u.numUpdatedRows) !== 1) return false;
-        await insertMany(trx, 'batch_inquiry_results', answered.map((a) => ({ reception_number: job.reception_number, ...a })));
+        await trx
+          .insertInto('batch_inquiry_answer_blocks')
+          .values({ reception_number: job.reception_number, first_row: processed + 1, row_count: answered.length, answers: answered.join(RS) })
+          .execute();
         return true;
       });
       if (!committed) return; // another runner has it
@@ -344,4 +424,18 @@ export class BatchService {
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
+}
+
+/** The encoded rows offset+1 … end of some blocks (in first_row order), each with its row number. */
+function rowsOf(blocks: readonly { first_row: number; row_count: number; text: string }[], offset: number, end: number): { row: number; text: string }[] {
+  const out: { row: number; text: string }[] = [];
+  for (const b of blocks) {
+    const first = Number(b.first_row);
+    const from = Math.max(0, offset + 1 - first);
+    const to = Math.min(Number(b.row_count), end + 1 - first);
+    if (from >= to) continue;
+    const texts = b.text.split(RS);
+    for (let i = from; i < to; i++) out.push({ row: first + i, text: texts[i] });
+  }
+  return out;
 }

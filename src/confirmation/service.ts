@@ -105,6 +105,8 @@ export function toEligibilityRecord(c: Candidate): EligibilityRecord {
 export interface EvaluateOptions {
   /** Also answer the 限度額 category (the caller holds the patient's consent). */
   withLimitCategory?: boolean;
+  /** The caller records nothing and drops the id (batch inquiries): the answer's confirmationId is '' and no id is made. */
+  withoutConfirmationId?: boolean;
 }
 
 /** The usage event of a confirmation by card numbers (method insurance_card), whichever way it is written. */
@@ -173,7 +175,7 @@ export class ConfirmationService {
     options: EvaluateOptions,
     documentAware: boolean,
   ): Promise<{ answer: DocumentConfirmationAnswer; insurerNumber: string | null; personId: string | null }> {
-    const confirmationId = newId();
+    const confirmationId = options.withoutConfirmationId ? '' : newId();
     // Only the document-aware path reads `document`; elsewhere (XML interface, batch inquiries) the
     // paper-card transition is not applied, as their answers have no code for it yet.
     const parsed = parseInquiry(documentAware ? raw : { ...raw, document: undefined }, todayJst(now));

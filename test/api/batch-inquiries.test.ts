@@ -8,6 +8,12 @@ import { buildApp } from '../../src/app/build-app.ts';
 import { loadConfig } from '../../src/platform/config.ts';
 import { createStore, storeKinds, TEST_ADMIN_TOKEN } from '../support/stores.ts';
 import { addMember, createFacility, createInsurer, expectError, terminateMember, useApp, type TestFacility, type TestInsurer } from '../support/fixtures.ts';
+import { answerRows } from '../../src/batch/answer.ts';
+import { encodeInput } from '../../src/batch/codec.ts';
+import { LookupWorker } from '../../src/batch/lookup-pool.ts';
+import { batchMigrations } from '../../src/batch/migrations.ts';
+import { typesFor } from '../../src/migrations/types.ts';
+import { sql } from 'kysely';
 
 const card = (insurerNumber: string, overrides: Record<string, unknown> = {}) => ({ insurerNumber, symbol: '12', number: '3456', branch: '00', birthDate: '1980-04-01', asOf: '2024-11-25', ...overrides });
 
@@ -150,13 +156,14 @@ describe.each(storeKinds)('a batch survives a restart in the middle (%s)', (kind
       await app.close();
       await first.close();
 
-      const second = await createContext(config, { batch: { chunkSize: 100, pollMs: 0, run: false } });
+      // The rest with a lookup worker (SQLite file) beside the runner, once it is up.
+      const second = await createContext(config, { batch: { chunkSize: 100, pollMs: 0, run: false, workers: 1, minWorkerRows: 0 } });
       const midway = await second.database.db.selectFrom('batch_inquiries').selectAll().where('reception_number', '=', receptionNumber).executeTakeFirstOrThrow();
       expect(midway.status).toBe('running');
       expect(Number(midway.processed_rows)).toBeGreaterThan(0);
       expect(Number(midway.processed_rows)).toBeLessThan(20_000);
       expect(Number(midway.processed_rows) % 100).toBe(0);
-      const stored = await second.database.db.selectFrom('batch_inquiry_results').select((eb) => eb.fn.countAll<number>().as('n')).where('reception_number', '=', receptionNumber).executeTakeFirstOrThrow();
+      const stored = await second.database.db.selectFrom('batch_inquiry_answer_blocks').select((eb) => eb.fn.sum<number>('row_count').as('n')).where('reception_number', '=', receptionNumber).executeTakeFirstOrThrow();
       expect(Number(stored.n)).toBe(Number(midway.processed_rows));
       second.batch.start();
       await second.batch.idle();
@@ -169,6 +176,97 @@ describe.each(storeKinds)('a batch survives a restart in the middle (%s)', (kind
       expect(done.rows.every((x: any, i: number) => x.result === (i % 3 === 0 ? 'valid' : 'invalid'))).toBe(true);
       await app2.close();
       await second.close();
+    } finally {
+      await store.drop();
+    }
+  }, 60_000);
+});
+
+describe('a lookup worker (sqlite)', () => {
+  it('answers rows exactly as the runner does on its own thread', async () => {
+    const store = await createStore('sqlite');
+    const config = loadConfig({ ONSHI_DATABASE_URL: store.url, ONSHI_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ONSHI_LOG_LEVEL: 'silent', ONSHI_DEMO_DATA: 'false' });
+    try {
+      const ctx = await createContext(config, { batch: { run: false } });
+      const app = await buildApp(ctx);
+      const insurer = await createInsurer(app);
+      await addMember(app, insurer);
+      const lost = await addMember(app, insurer, { number: '7777', name: '喪失　次郎', nameKana: 'ソウシツ　ジロウ' });
+      expect((await terminateMember(app, insurer, lost.memberId, { lostOn: '2024-10-01', lossReason: 'other_insurance' })).statusCode).toBe(200);
+      const rows = [
+        card(insurer.insurerNumber),
+        { ...card(insurer.insurerNumber), limitConsent: true },
+        card(insurer.insurerNumber, { number: '7777' }),
+        card(insurer.insurerNumber, { number: '9999' }),
+        card(insurer.insurerNumber, { birthDate: '' }),
+        { ...card(insurer.insurerNumber), asOf: undefined },
+      ].map(encodeInput);
+      const worker = new LookupWorker(store.url.slice('sqlite:'.length));
+      try {
+        while (!worker.ready) {
+          expect(worker.broken).toBe(false);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const now = new Date('2024-11-25T03:00:00Z');
+        const theirs = await worker.answer(rows, now, '2024-11-24');
+        expect(theirs).toStrictEqual(await answerRows(ctx.confirmation, rows, now, '2024-11-24'));
+        expect(theirs.counts).toEqual({ valid: 3, invalid: 2, error: 1 });
+      } finally {
+        await worker.stop();
+      }
+      await app.close();
+      await ctx.close();
+    } finally {
+      await store.drop();
+    }
+  }, 60_000);
+});
+
+describe.each(storeKinds)('batches stored before the blocks (%s)', (kind) => {
+  it('are moved into blocks by 0008b: a half-done job resumes and every row reads as before', async () => {
+    const store = await createStore(kind);
+    const config = loadConfig({ ONSHI_DATABASE_URL: store.url, ONSHI_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ONSHI_LOG_LEVEL: 'silent', ONSHI_DEMO_DATA: 'false' });
+    try {
+      const ctx = await createContext(config, { batch: { run: false, pollMs: 0 } });
+      const app = await buildApp(ctx);
+      const insurer = await createInsurer(app);
+      const facility = await createFacility(app);
+      await addMember(app, insurer);
+      const rows = [card(insurer.insurerNumber), card(insurer.insurerNumber, { number: '9999' }), card(insurer.insurerNumber, { birthDate: '' })];
+      const submit = async () => (await app.inject({ method: 'POST', url: '/v1/batch-inquiries', headers: facility.headers, payload: { rows } })).json().receptionNumber as string;
+      await ctx.batch.stop(); // a submission wakes a runner that is not stopped
+      const fresh = await submit();
+      const legacy = await submit();
+      // The legacy job as 0005 stored it: a JSON row per input, row 1 answered and committed.
+      const db = ctx.database.db as any;
+      await sql`drop table batch_inquiry_input_blocks`.execute(db);
+      await sql`drop table batch_inquiry_answer_blocks`.execute(db);
+      await sql`create table batch_inquiry_rows (reception_number text not null, row_no integer not null, input text not null, primary key (reception_number, row_no))`.execute(db);
+      await sql`create table batch_inquiry_results (reception_number text not null, row_no integer not null, result text not null, answer text not null, primary key (reception_number, row_no))`.execute(db);
+      for (const rn of [fresh, legacy]) {
+        await db.insertInto('batch_inquiry_rows').values(rows.map((r, i) => ({ reception_number: rn, row_no: i + 1, input: JSON.stringify(r) }))).execute();
+      }
+      const now = new Date();
+      const asOf = (await db.selectFrom('batch_inquiries').select('as_of').where('reception_number', '=', legacy).executeTakeFirstOrThrow()).as_of;
+      const { answer: first } = await ctx.confirmation.evaluateCardNumbers({ ...rows[0] }, now);
+      delete (first as { confirmationId?: string }).confirmationId;
+      expect(first.result).toBe('valid');
+      await db.insertInto('batch_inquiry_results').values({ reception_number: legacy, row_no: 1, result: 'valid', answer: JSON.stringify(first) }).execute();
+      await db.updateTable('batch_inquiries').set({ status: 'running', processed_rows: 1, valid_rows: 1 }).where('reception_number', '=', legacy).execute();
+      expect(asOf).toBeTruthy();
+
+      await batchMigrations(typesFor(ctx.database.dialect))['0008b_batch_blocks'].up(db);
+      ctx.batch.start();
+      await ctx.batch.idle();
+      const read = async (rn: string) => (await app.inject({ method: 'GET', url: `/v1/batch-inquiries/${rn}`, headers: facility.headers })).json();
+      const [a, b] = [await read(fresh), await read(legacy)];
+      expect(b).toMatchObject({ status: 'done', processedRows: 3, validRows: 1, invalidRows: 1, errorRows: 1 });
+      expect(b.rows).toEqual(a.rows);
+      expect(b.rows[0]).toEqual({ row: 1, input: rows[0], ...first });
+      const csv = async (rn: string) => (await app.inject({ method: 'GET', url: `/v1/batch-inquiries/${rn}/results.csv`, headers: facility.headers })).body;
+      expect(await csv(legacy)).toBe(await csv(fresh));
+      await app.close();
+      await ctx.close();
     } finally {
       await store.drop();
     }
