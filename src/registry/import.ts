@@ -298,7 +298,7 @@ async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportR
       start = end + 1;
     }
     text = text.slice(Math.min(start, text.length));
-    yield* rows;
+    for (const r of rows) yield r;
     if (text !== '' && (ended || text.indexOf('\n') !== -1)) {
       yield* handOver();
       return;
@@ -310,11 +310,12 @@ async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportR
   }
 }
 
-export async function* readImportRows(body: AsyncIterable<Buffer | string>, format: ImportFormat, charset: 'utf-8' | 'shift_jis' | undefined): AsyncGenerator<ImportRow> {
-  if (format === 'csv') {
-    yield* readCsvRows(utf8Bytes(body, charset));
-    return;
-  }
+export function readImportRows(body: AsyncIterable<Buffer | string>, format: ImportFormat, charset: 'utf-8' | 'shift_jis' | undefined): AsyncGenerator<ImportRow> {
+  // The reader's own generator, not one delegating to it: each row then costs one generator step, not two.
+  return format === 'csv' ? readCsvRows(utf8Bytes(body, charset)) : readNdjsonRows(body, charset);
+}
+
+async function* readNdjsonRows(body: AsyncIterable<Buffer | string>, charset: 'utf-8' | 'shift_jis' | undefined): AsyncGenerator<ImportRow> {
   const text = Readable.from(decodeStream(body, charset));
   let line = 0;
   for await (const raw of createInterface({ input: text, crlfDelay: Infinity })) {

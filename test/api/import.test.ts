@@ -321,6 +321,34 @@ describe.each(storeKinds)('POST /v1/insurers/:n/members/import on %s', (kind) =>
       expect(await countMemberships(h.ctx, insurer.insurerNumber)).toBe(1);
     });
 
+    it('finds a registered member among numbers in and out of order, and none where only the range or the symbol matches', async () => {
+      const { insurer } = await setup(h.app);
+      await addMember(h.app, insurer, { number: '10' });
+      await addMember(h.app, insurer, { number: '25', symbol: '13' });
+      // Batch 1: '9'..'100' holds '10' as text; batch 2: '20'..'30' holds '25' but only under symbol 13; batch 3: '7' alone.
+      const rows = [member(9), member(100), member(10), member(20), member(30), member(25, { symbol: '14' }), member(7)];
+      const { rejected } = await importInBatches(insurer, rows);
+      expect(problems(rejected)).toEqual([[4, ['number:duplicate']]]);
+      const ok = await importInBatches(insurer, [member(20), member(30), member(25, { symbol: '14' })]);
+      expect(ok.report).toMatchObject({ added: 3 });
+    });
+
+    it('stores each row its own values when most columns repeat and one differs only in the last row of a batch', async () => {
+      const { insurer } = await setup(h.app);
+      // Batches of 3: the name differs in the first, repeats in the second, the address differs in the third.
+      const rows = [member(1), member(2), member(3, { name: '佐藤　三郎', postalCode: '100-0001', copayRate: 20 }), member(4), member(5), member(6), member(7, { address: '北海道札幌市中央区1-1' }), member(8), member(9), member(10)];
+      const { report } = await importInBatches(insurer, rows);
+      expect(report).toMatchObject({ added: 10 });
+      const names = await namesByNumber(insurer);
+      expect(Object.keys(names)).toHaveLength(10);
+      expect(Object.entries(names).filter(([, name]) => name !== '山田　太郎')).toEqual([['3', '佐藤　三郎']]);
+      const third = await memberByNumber(insurer, '3');
+      expect(third).toMatchObject({ postalCode: '100-0001', copayRate: 20, qualifiedFrom: '2020-04-01' });
+      expect((await memberByNumber(insurer, '2')).postalCode).toBeNull();
+      expect((await memberByNumber(insurer, '7')).address).toBe('北海道札幌市中央区1-1');
+      expect((await memberByNumber(insurer, '8')).address).toBe(memberBody().address);
+    });
+
     it('applies a change and a termination to members added in earlier batches, then adds more', async () => {
       const { insurer } = await setup(h.app);
       const rows = [
