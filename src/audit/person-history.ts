@@ -82,11 +82,13 @@ export interface IndexerStats {
   batches: number;
   /** Rows after the marks at the last look (0 = caught up). */
   behind: number;
+  /** The longest batch so far, in ms (it holds the event loop: keep it to a few ms). */
+  longestMs: number;
   failures: number;
 }
 
 /** Rows indexed per transaction: a few milliseconds of the writer's time, so requests do not wait long. */
-const BATCH_ROWS = 500;
+const BATCH_ROWS = 200;
 
 /**
  * Indexes up to `maxRows` rows of each source after its mark, one transaction per source. Answers
@@ -142,7 +144,7 @@ function prepareIndexer(writer: SQLite.Database, name: HistorySource, s: (typeof
  * (on PostgreSQL start() does nothing).
  */
 export class PersonHistoryIndexer {
-  readonly stats: IndexerStats = { indexed: 0, batches: 0, behind: 0, failures: 0 };
+  readonly stats: IndexerStats = { indexed: 0, batches: 0, behind: 0, longestMs: 0, failures: 0 };
   private timer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Immediate | null = null;
   private stopped = true;
@@ -177,7 +179,10 @@ export class PersonHistoryIndexer {
 
   private step(): { taken: number; behind: number } | undefined {
     try {
+      const started = performance.now();
       const r = indexPersonHistory(this.db);
+      const ms = performance.now() - started;
+      if (ms > this.stats.longestMs) this.stats.longestMs = Math.round(ms * 10) / 10;
       if (r) {
         this.stats.indexed += r.taken;
         if (r.taken > 0) this.stats.batches++;
