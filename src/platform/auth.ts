@@ -1,7 +1,7 @@
 // Who is asking. A credential is a random bearer token; only its SHA-256 is stored, so a database
 // leak does not leak working tokens (the tokens carry 256 random bits, so a fast hash suffices).
 
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { OnshiError } from './errors.ts';
 
 export const facilityRoles = ['reception', 'doctor', 'dentist', 'pharmacist', 'facility_admin'] as const;
@@ -21,7 +21,8 @@ export function newToken(): string {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  // The one-shot hash: every request authenticates, and it costs a third of a Hash object's.
+  return hash('sha256', token, 'hex');
 }
 
 /** Refuses (403) unless the principal is one of the given kinds. */
