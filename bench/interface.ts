@@ -2,7 +2,8 @@
 //
 //   1. seed a fresh SQLite file with N people (default 200,000).
 //   2. single inquiries: autocannon POSTs OQSsiquc01req XML files (Shift_JIS) to /v1/interface/{fileName}
-//      and, in the same run, the same inquiries as JSON to /v1/confirmations, in alternating rounds;
+//      and, in the same run, the same inquiries as JSON to /v1/confirmations (with document:
+//      certificate, each member holding a 資格確認書, so both answer valid), in alternating rounds;
 //      prints requests/s (mean of the rounds; worst p50/p99) and the ratio XML / JSON (target ≥ 0.7).
 //   3. bulk: a batch inquiry of M rows (default 100,000) as CSV (POST /v1/batch-inquiries, polled until
 //      done, then results.csv) and as an OQSmuquc01req XML file (OQSmuquc02 polled until the result file
@@ -17,6 +18,8 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seedPopulation } from '../src/registry/seed.ts';
+import { RegistryService } from '../src/registry/service.ts';
+import { TransitionService } from '../src/programmes/transition/service.ts';
 import { compactDate, decodeResult, encodeRequest, paddedInsurerNumber } from '../src/interface/codec.ts';
 import { FolderGateway } from '../src/interface/gateway.ts';
 import type { Msg } from '../src/interface/schema.ts';
@@ -30,6 +33,8 @@ const SECONDS = envNumber('BENCH_SECONDS', 10);
 /** How often a bulk job's status is asked for (each ask is a cheap request; the figure's resolution). */
 const POLL_MS = 25;
 const dir = benchFolder('.bench-interface');
+/** Members asked about by the single inquiries (XML and JSON alike), round robin. */
+const SINGLES = 5_000;
 const dbFile = join(dir, 'bench.db');
 
 async function seed(): Promise<CardInquiry[]> {
@@ -37,7 +42,13 @@ async function seed(): Promise<CardInquiry[]> {
   const database = await freshDatabase(dbFile);
   const summary = await seedPopulation(database.db, { people: PEOPLE, facilities: 100, seed: 'bench-interface' });
   console.log(`seed        ${fmt(summary.persons)} people in ${summary.seconds} s`);
-  const members = await membersValidToday(database.db, { every: 7, limit: Math.max(20_000, BULK_ROWS) });
+  const members = await membersValidToday(database.db, { every: 7, limit: Math.max(SINGLES, BULK_ROWS) });
+  // The JSON confirmations compared with are asked as reception asks since 2025-12-02, by the
+  // numbers of a 資格確認書 (a paper card confirms nothing any more), so both faces answer valid
+  // with the whole record: the sample of single inquiries is given one each.
+  const registry = new RegistryService(database.db, await RegistryService.resolveLinkSecret(database.db, undefined));
+  const transition = new TransitionService(database.db, registry);
+  for (const m of members.slice(0, SINGLES)) await transition.issueOnRequest(m.card.insurerNumber, m.memberId, { reason: 'no_card' }, 'bench');
   await database.close();
   return members.map((m) => m.card);
 }
@@ -73,8 +84,8 @@ async function main(): Promise<void> {
   const { server, base, facilityCode, token } = await startBenchServer(dbFile);
   pid = server.child.pid;
   try {
-    const sample = cards.slice(0, 20_000);
-    const json = sample.map((c) => JSON.stringify(c));
+    const sample = cards.slice(0, SINGLES);
+    const json = sample.map((c) => JSON.stringify({ ...c, document: 'certificate' }));
     const xml = sample.map((c) => encodeRequest('OQSsiquc01', { MessageHeader: { MedicalInstitutionCode: facilityCode, ArbitraryFileIdentifier: 'bench' }, MessageBody: { QualificationConfirmSearchInfo: search(c) } }, '1'));
     const xmlUrl = `${base}/v1/interface/OQSsiquc01req_bench.xml`;
     await load(xmlUrl, token, 'application/xml', xml, 2);
