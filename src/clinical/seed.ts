@@ -30,7 +30,7 @@ import { formatUuidV7 } from '../platform/ids.ts';
 import { OnshiError } from '../platform/errors.ts';
 import { addYears, todayJst } from '../platform/time.ts';
 import { ageOn, prefectures } from '../registry/rules.ts';
-import { prng } from '../registry/seed.ts';
+import { SeededRandom, prng } from '../registry/seed-generator.ts';
 import { checkupNumericItems, type CheckupItems, type checkupJudgements } from './rules.ts';
 import type { CheckupsTable, MedicationsTable } from './tables.ts';
 
@@ -222,24 +222,14 @@ export function stratify(items: Pick<CheckupItems, 'waist' | 'bmi' | 'hba1c' | '
 const CLINICAL_EPOCH_MS = Date.UTC(2021, 0, 1);
 const DAY_MS = 86_400_000;
 
-class Random {
-  readonly next: () => number;
+class Random extends SeededRandom {
   private spare: number | undefined;
   /** `ids` is shared by every stream of one run, so that ids never repeat. */
   constructor(
     seed: string | number,
     private readonly ids: { n: number },
   ) {
-    this.next = prng(seed);
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)];
+    super(seed);
   }
   /** Standard normal (Box–Muller, both values used). */
   normal(): number {

@@ -42,7 +42,8 @@ const SEED_EPOCH_MS = Date.UTC(2020, 0, 1);
 
 const hexCodes = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-class Random {
+/** The draws every seeded generator makes (registry and clinical demo data), from one deterministic stream. */
+export class SeededRandom {
   readonly next: () => number;
   constructor(seed: string | number) {
     this.next = prng(seed);
@@ -56,6 +57,9 @@ class Random {
   pick<T>(xs: readonly T[]): T {
     return xs[Math.floor(this.next() * xs.length)];
   }
+}
+
+class Random extends SeededRandom {
   private counter = 0;
   private readonly text = Buffer.alloc(36, '-');
   /**

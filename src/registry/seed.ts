@@ -11,7 +11,7 @@ import { OnshiError } from '../platform/errors.ts';
 import * as repo from './repository.ts';
 import { PopulationGenerator, type PeopleBatch, membershipColumns, periodColumns, personColumns, type SeedSample } from './seed-generator.ts';
 
-export { prng, type SeedSample } from './seed-generator.ts';
+export type { SeedSample } from './seed-generator.ts';
 
 export interface SeedOptions {
   people: number;
