@@ -520,6 +520,18 @@ export async function runStatement<Row>(db: Db, key: string, build: (db: Db) => 
 }
 
 /**
+ * The chunks (first row, row count) of a flat array of `length` values in rows of `width` columns,
+ * each chunk's parameters under `maxParameters`; `label` names the caller when the values are not
+ * whole rows.
+ */
+export function* flatChunks(label: string, length: number, width: number, maxParameters: number): Generator<{ start: number; count: number }> {
+  const rows = length / width;
+  if (!Number.isInteger(rows)) throw new Error(`${label}: ${length} values are not rows of ${width} columns`);
+  const perChunk = Math.max(1, Math.floor(maxParameters / width));
+  for (let start = 0; start < rows; start += perChunk) yield { start, count: Math.min(perChunk, rows - start) };
+}
+
+/**
  * Inserts rows given as one flat array of values (row after row, each in `columns` order) in
  * multi-row statements under `maxParameters`. For bulk writers that have the values already: no
  * object per row, and the text of each (table, columns, row count) statement is compiled once.
@@ -527,10 +539,7 @@ export async function runStatement<Row>(db: Db, key: string, build: (db: Db) => 
 export async function insertFlat(db: Db, table: keyof Database & string, columns: readonly string[], values: readonly unknown[], maxParameters = 30_000): Promise<void> {
   const width = columns.length;
   const rows = values.length / width;
-  if (!Number.isInteger(rows)) throw new Error(`insertFlat(${table}): ${values.length} values are not rows of ${width} columns`);
-  const perChunk = Math.max(1, Math.floor(maxParameters / width));
-  for (let start = 0; start < rows; start += perChunk) {
-    const count = Math.min(perChunk, rows - start);
+  for (const { start, count } of flatChunks(`insertFlat(${table})`, values.length, width, maxParameters)) {
     const { text } = insertText(db, table, columns, count);
     const parameters = count === rows ? values : values.slice(start * width, (start + count) * width);
     await db.executeQuery(CompiledQuery.raw(text, parameters as unknown[]));

@@ -1,7 +1,7 @@
 // Registry storage. Every function takes the database (or a transaction) first.
 
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
-import { chunks, insertFlat, insertMany, runStatement } from '../platform/db.ts';
+import { chunks, flatChunks, insertFlat, insertMany, runStatement } from '../platform/db.ts';
 import type { PeriodRecord } from '../confirmation/rules.ts';
 import { CompiledQuery, SqliteAdapter, sql } from 'kysely';
 
@@ -317,11 +317,7 @@ const lastSharedColumns = new Map<string, boolean[]>();
  */
 async function insertSharingConstants(db: Db, table: 'persons' | 'memberships' | 'eligibility_periods', columns: readonly string[], values: readonly unknown[], maxParameters = 30_000): Promise<void> {
   const width = columns.length;
-  const rows = values.length / width;
-  if (!Number.isInteger(rows)) throw new Error(`insertSharingConstants(${table}): ${values.length} values are not rows of ${width} columns`);
-  const perChunk = Math.max(1, Math.floor(maxParameters / width));
-  for (let start = 0; start < rows; start += perChunk) {
-    const count = Math.min(perChunk, rows - start);
+  for (const { start, count } of flatChunks(`insertSharingConstants(${table})`, values.length, width, maxParameters)) {
     const first = start * width;
     let shared: boolean[] = new Array(width);
     for (let c = 0; c < width; c++) {
