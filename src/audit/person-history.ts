@@ -196,7 +196,10 @@ export class PersonHistoryIndexer {
       }
       return r;
     } catch (e) {
-      // A closed or broken store: the next look tries again; the history stays exact meanwhile.
+      // Another process (a CLI import, another server) holds the write lock or wrote first: its turn;
+      // the next look tries again, and the history stays exact meanwhile.
+      if (String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY')) return undefined;
+      // A closed or broken store: the same, but said once.
       this.stats.failures++;
       if (this.stats.failures === 1) process.stderr.write(`onshi: the person-history indexer failed (${(e as Error).message}); history reads stay exact, only slower\n`);
       return undefined;
