@@ -3,7 +3,7 @@
 // hashes are kept), with card numbers to try.
 
 import type { AppContext } from './context.ts';
-import { countMembers } from '../registry/repository.ts';
+import { countMembers, findMembershipByNumbers } from '../registry/repository.ts';
 import { seedPopulation } from '../registry/seed.ts';
 import { seedClinical } from '../clinical/seed.ts';
 
@@ -23,6 +23,13 @@ export async function loadDemoDataIfEmpty(ctx: AppContext): Promise<string[] | u
   const reception = await ctx.credentials.issue({ facilityCode, role: 'reception', label: 'demo reception terminal' });
   const doctor = await ctx.credentials.issue({ facilityCode, role: 'doctor', label: 'demo doctor' });
   const sample = summary.samples.find((s) => s.expected === 'valid')!;
+  // Since 2025-12-02 a paper card confirms nothing: a patient without a My Number card shows a
+  // 資格確認書. Each valid sample member is given one, so that its numbers confirm as they would at a
+  // reception today (asked with document: certificate).
+  for (const s of summary.samples.filter((x) => x.expected === 'valid')) {
+    const member = await findMembershipByNumbers(ctx.database.db, s);
+    if (member) await ctx.transition.issueOnRequest(s.insurerNumber, member.memberId, { reason: 'no_card' }, 'demo');
+  }
   const insurer = await ctx.credentials.issue({ insurerNumber: sample.insurerNumber, label: 'demo insurer system' });
   const port = ctx.config.port;
   const lines = [
@@ -33,11 +40,12 @@ export async function loadDemoDataIfEmpty(ctx: AppContext): Promise<string[] | u
     `  facility ${facilityCode} ${facility ? `${facility.name} ` : ''}(reception): ${reception.token}`,
     `  facility ${facilityCode} (doctor):    ${doctor.token}`,
     `  insurer  ${sample.insurerNumber}:            ${insurer.token}`,
-    'Card numbers to try (POST /v1/confirmations):',
+    'Card numbers to try (POST /v1/confirmations; the valid ones hold a 資格確認書 issued for the demo: ask with "document":"certificate",',
+    'as a paper card no longer confirms anything since 2025-12-02):',
     ...summary.samples.map((s) => `  ${s.expected.padEnd(7)} insurerNumber=${s.insurerNumber} symbol=${s.symbol || '""'} number=${s.number} branch=${s.branch || '(none)'} birthDate=${s.birthDate}  — ${s.label}`),
     'For example:',
     `  curl -s localhost:${port}/v1/confirmations -H 'authorization: Bearer ${reception.token}' -H 'content-type: application/json' \\`,
-    `    -d '${JSON.stringify({ insurerNumber: sample.insurerNumber, symbol: sample.symbol, number: sample.number, branch: sample.branch, birthDate: sample.birthDate })}'`,
+    `    -d '${JSON.stringify({ insurerNumber: sample.insurerNumber, symbol: sample.symbol, number: sample.number, branch: sample.branch, birthDate: sample.birthDate, document: 'certificate' })}'`,
   ];
   const c = clinical.sample;
   if (c) {
