@@ -227,17 +227,7 @@ export class BatchService {
   /** Results in row order from `offset` (0-based), at most `limit` rows. */
   async results(receptionNumber: string, offset: number, limit: number): Promise<BatchResultRow[]> {
     const end = offset + limit;
-    const [answerBlocks, inputBlocks] = await Promise.all([
-      this.db
-        .selectFrom('batch_inquiry_answer_blocks')
-        .select(['first_row', 'row_count', 'answers as text'])
-        .where('reception_number', '=', receptionNumber)
-        .where('first_row', '<=', end)
-        .where(sql<number>`first_row + row_count`, '>', offset)
-        .orderBy('first_row')
-        .execute(),
-      this.inputBlocks(receptionNumber, offset, end),
-    ]);
+    const [answerBlocks, inputBlocks] = await Promise.all([this.blocksCovering('answers', receptionNumber, offset, end), this.blocksCovering('inputs', receptionNumber, offset, end)]);
     const out: BatchResultRow[] = [];
     const inputs = rowsOf(inputBlocks, offset, end);
     let k = 0;
@@ -248,11 +238,12 @@ export class BatchService {
     return out;
   }
 
-  /** The input blocks that hold rows offset+1 … end. */
-  private inputBlocks(receptionNumber: string, offset: number, end: number) {
+  /** The input or answer blocks that hold rows offset+1 … end, in row order. */
+  private blocksCovering(kind: 'inputs' | 'answers', receptionNumber: string, offset: number, end: number): Promise<{ first_row: number; row_count: number; text: string }[]> {
+    const { table, column } = kind === 'inputs' ? { table: 'batch_inquiry_input_blocks', column: 'input' } : { table: 'batch_inquiry_answer_blocks', column: 'answers' };
     return this.db
-      .selectFrom('batch_inquiry_input_blocks')
-      .select(['first_row', 'row_count', 'input as text'])
+      .selectFrom(table as 'batch_inquiry_input_blocks')
+      .select(['first_row', 'row_count', sql.ref<string>(column).as('text')])
       .where('reception_number', '=', receptionNumber)
       .where('first_row', '<=', end)
       .where(sql<number>`first_row + row_count`, '>', offset)
@@ -384,7 +375,7 @@ export class BatchService {
     let processed = Number(job.processed_rows);
     if (Number(job.total_rows) - processed >= this.minWorkerRows) await this.startWorkers();
     while (!this.stopping) {
-      const rows = rowsOf(await this.inputBlocks(job.reception_number, processed, processed + this.chunkSize), processed, processed + this.chunkSize);
+      const rows = rowsOf(await this.blocksCovering('inputs', job.reception_number, processed, processed + this.chunkSize), processed, processed + this.chunkSize);
       if (rows.length === 0) {
         await this.db
           .updateTable('batch_inquiries')

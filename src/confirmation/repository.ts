@@ -92,7 +92,8 @@ function periodOf(r: CandidateTuple): StoredPeriod {
 const insurerNames = new WeakMap<object, Map<string, string>>();
 
 async function insurerName(db: Db, insurerNumber: string): Promise<string> {
-  const cache = db.isTransaction ? undefined : insurerNames.get(db) ?? (insurerNames.set(db, new Map()), insurerNames.get(db)!);
+  let cache = db.isTransaction ? undefined : insurerNames.get(db);
+  if (!db.isTransaction && !cache) insurerNames.set(db, (cache = new Map()));
   const known = cache?.get(insurerNumber);
   if (known !== undefined) return known;
   const [row] = await runRead<{ name: string }>(db, 'confirmation.insurerName', (d) => d.selectFrom('insurers').select('name').where('insurer_number', '=', ''), [insurerNumber]);
