@@ -5,14 +5,21 @@
 // to a random index page (persons are random keys): measured on a 1,000,000-person registry, 49 of the
 // 64 µs CPU a usage event costs to insert, and the card path writes three such rows (event, consent
 // answer, access-log entry). So on SQLite the events carry no person index;
-// person_history holds (person, time, source, ref) entries instead, filled behind the confirmations
+// person_history holds (person, source, ref) entries instead, filled behind the confirmations
 // in batches by PersonHistoryIndexer, which moves the source's mark (person_history_marks.last_ref)
 // in the same transaction as the entries it adds.
+//
+// The entries are small on purpose (migration 0011): the person as the 16 bytes of its UUID, the
+// source as a number, the source row's integer key; no time (reads order the source rows themselves).
+// Each entry still lands on a random page, and a page written is a page copied to the log, so the
+// entry's size decides the cost: with 2,000,000 entries, 51 µs an entry with the text key of 0010
+// (person id, time, source name) against 27 µs with this one, and 3 times fewer pages.
 //
 // Reads stay exact whatever the indexer's progress: a person's rows are those indexed plus those of
 // the tail after the mark, read in one statement (one snapshot), and every indexed ref is at or below
 // the mark, so nothing is missed or counted twice (personRefs). SQLite has one writer, so ids commit
-// in order and the tail is always "ref > mark".
+// in order and the tail is always "ref > mark". Every reader also filters the source rows by their
+// person_id, so two ids with one key (only conceivable for ids that are not UUIDs) cannot mix.
 //
 // PostgreSQL keeps its person indexes on usage_events, access_log and consents: there ids (bigserial) can commit
 // out of order, so a mark could pass a row committed later, and its writes do not cost the same.
@@ -29,12 +36,24 @@ export type HistorySource = 'usage' | 'access' | 'consent';
  * Where each source's rows come from: table, its integer key (in commit order: rows are never
  * deleted, so even the consents' implicit rowid only grows), its time column, which rows are indexed.
  */
-const sources: Record<HistorySource, { table: string; ref: string; at: string; where: string }> = {
-  usage: { table: 'usage_events', ref: 'id', at: 'occurred_at', where: "result = 'valid' and person_id is not null" },
-  access: { table: 'access_log', ref: 'seq', at: 'occurred_at', where: 'person_id is not null' },
+const sources: Record<HistorySource, { code: number; table: string; ref: string; at: string; where: string }> = {
+  // The confirmations that returned a record, except the card path's: each of those has its own
+  // access-log entry (basis = the confirmation), committed with it, and the history shows that entry
+  // instead (see the audit service), so indexing the event too would be a wasted random write.
+  usage: { code: 1, table: 'usage_events', ref: 'id', at: 'occurred_at', where: "result = 'valid' and person_id is not null and method <> 'my_number_card'" },
+  access: { code: 2, table: 'access_log', ref: 'seq', at: 'occurred_at', where: 'person_id is not null' },
   // The consent answers of a person (a reader's answer is written with its card confirmation).
-  consent: { table: 'consents', ref: 'rowid', at: 'granted_at', where: 'person_id is not null' },
+  consent: { code: 3, table: 'consents', ref: 'rowid', at: 'granted_at', where: 'person_id is not null' },
 };
+
+/** SQL: the key of the person id `expr`: its UUID's 16 bytes (any other id: itself). */
+const personKey = (expr: string): string => `coalesce(unhex(replace(${expr}, '-', '')), ${expr})`;
+
+/** SQL: the entries of `source`'s rows with ref in (from, to], sorted by key (neighbours share pages). */
+function entriesOf(name: HistorySource, from: string, to: string): string {
+  const s = sources[name];
+  return `select ${personKey('person_id')}, ${s.code}, ${s.ref} from ${s.table} where ${s.ref} > ${from} and ${s.ref} <= ${to} and ${s.where} order by 1, 3`;
+}
 
 export function personHistoryMigrations(t: Types): Record<string, Migration> {
   return {
@@ -59,6 +78,17 @@ export function personHistoryMigrations(t: Types): Record<string, Migration> {
         await db.schema.dropIndex('consents_person_facility').execute();
       },
     },
+    // The compact entries (see the top of this file), rebuilt from the sources up to each mark.
+    '0011_person_history_compact': {
+      async up(db: Kysely<any>) {
+        if (t.dialect !== 'sqlite') return;
+        await sql`drop table person_history`.execute(db);
+        await sql`create table person_history (person blob not null, source integer not null, ref integer not null, primary key (person, source, ref)) without rowid`.execute(db);
+        for (const name of Object.keys(sources) as HistorySource[]) {
+          await sql.raw(`insert into person_history (person, source, ref) ${entriesOf(name, '0', `(select last_ref from person_history_marks where source = '${name}')`)}`).execute(db);
+        }
+      },
+    },
   };
 }
 
@@ -73,7 +103,7 @@ export function byPersonHistory(db: Db): boolean {
  */
 export function personRefs(source: HistorySource, alias: string, personId: string): RawBuilder<SqlBool> {
   const s = sources[source];
-  return sql<SqlBool>`${sql.ref(`${alias}.${s.ref}`)} in (select ref from person_history where person_id = ${personId} and source = ${source} union all select ${sql.raw(s.ref)} from ${sql.table(s.table)} where ${sql.raw(s.ref)} > (select last_ref from person_history_marks where source = ${source}) and person_id = ${personId})`;
+  return sql<SqlBool>`${sql.ref(`${alias}.${s.ref}`)} in (select ref from person_history where person = coalesce(unhex(replace(${personId}, '-', '')), ${personId}) and source = ${sql.raw(String(s.code))} union all select ${sql.raw(s.ref)} from ${sql.table(s.table)} where ${sql.raw(s.ref)} > (select last_ref from person_history_marks where source = ${source}) and person_id = ${personId})`;
 }
 
 export interface IndexerStats {
@@ -96,25 +126,25 @@ export interface IndexerStats {
 const BATCH_ROWS = 64;
 
 /**
- * Indexes up to `maxRows` rows of each source after its mark, one transaction per source. Answers
+ * Indexes up to `maxRows` rows of each source after its mark, in one transaction (one commit). Answers
  * how many rows were taken, or undefined when the writer is busy in a transaction (try later).
  */
 export function indexPersonHistory(db: Kysely<Database>, maxRows = BATCH_ROWS): { taken: number; behind: number } | undefined {
   return withSqliteWriter(db, (writer) => {
     let taken = 0;
     let behind = 0;
-    for (const [name, s] of Object.entries(sources) as [HistorySource, (typeof sources)[HistorySource]][]) {
-      const statements = indexerStatements(writer, name, s);
-      writer.transaction(() => {
+    writer.transaction(() => {
+      for (const [name, s] of Object.entries(sources) as [HistorySource, (typeof sources)[HistorySource]][]) {
+        const statements = indexerStatements(writer, name, s);
         const mark = statements.mark.get(name) as number;
         const end = statements.end.get(mark, maxRows) as number | null;
-        if (end === null) return;
+        if (end === null) continue;
         statements.insert.run(mark, end);
         statements.move.run(end, name);
         taken += end - mark;
-        behind += (statements.last.get() as number | null ?? end) - end;
-      })();
-    }
+        behind += ((statements.last.get() as number | null) ?? end) - end;
+      }
+    })();
     return { taken, behind };
   });
 }
@@ -136,9 +166,7 @@ function prepareIndexer(writer: SQLite.Database, name: HistorySource, s: (typeof
     end: writer.prepare(`select max(r) from (select ${s.ref} as r from ${s.table} where ${s.ref} > ? order by ${s.ref} limit ?)`).pluck(),
     last: writer.prepare(`select max(${s.ref}) from ${s.table}`).pluck(),
     // Sorted by person: neighbouring entries share index pages, so each page is written once per batch.
-    insert: writer.prepare(
-      `insert into person_history (person_id, occurred_at, source, ref) select person_id, ${s.at}, '${name}', ${s.ref} from ${s.table} where ${s.ref} > ? and ${s.ref} <= ? and ${s.where} order by person_id, ${s.at}`,
-    ),
+    insert: writer.prepare(`insert into person_history (person, source, ref) ${entriesOf(name, '?', '?')}`),
     move: writer.prepare('update person_history_marks set last_ref = ? where source = ?'),
   };
 }

@@ -165,6 +165,12 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
+/** Applies the pending migrations up to and including `name` (tests of a later migration's data step). */
+export async function migrateUpTo(db: Kysely<Database>, dialect: Dialect, name: string): Promise<void> {
+  const { error } = await new Migrator({ db, provider: new StaticProvider(dialect) }).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+}
+
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new StaticProvider(dialect) });
