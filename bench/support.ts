@@ -71,8 +71,11 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** A bench's working folder, under the repository root (ignored by git: .bench, .bench-card, …). */
-export const benchFolder = (...parts: string[]): string => resolve(import.meta.dirname, '..', ...parts);
+/**
+ * A bench's working folder, under the repository root (ignored by git: .bench, .bench-card, …), one
+ * per run (run-PID), so two benches running at once never empty each other's files.
+ */
+export const benchFolder = (...parts: string[]): string => resolve(import.meta.dirname, '..', ...parts, `run-${process.pid}`);
 
 /** Empties a bench's folder (removed with all it holds, then made again). */
 export function emptyDir(dir: string): void {
@@ -215,6 +218,7 @@ export async function postRoundRobin(
 /** Removes a bench's folder, unless BENCH_KEEP is set (to inspect the files afterwards). */
 export function removeUnlessKept(dir: string): void {
   if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  else console.log(`kept        ${dir}`);
 }
 
 /** Runs a bench's main: on failure, prints the error and exits with 1. */
