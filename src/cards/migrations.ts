@@ -61,5 +61,12 @@ export function cardMigrations(t: Types): Record<string, Migration> {
         await db.schema.createIndex('card_used_challenges_expires').on('card_used_challenges').column('expires_at').execute();
       },
     },
+    // A card confirmation's usage event names the consent answers given with it, so its face result
+    // (src/interface/face.ts) shows exactly those; events from before keep null and are matched by time.
+    '0012_usage_event_consent': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('usage_events').addColumn('consent_id', 'text').execute();
+      },
+    },
   };
 }

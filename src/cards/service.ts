@@ -394,6 +394,7 @@ export class CardService {
         reason: decision.result === 'invalid' ? decision.reason : null,
         insurer_number: decision.candidate?.insurerNumber ?? null,
         person_id: card.person_id,
+        consent_id: granted.id,
       },
       { consents: [consentRow], accessLog },
     );

@@ -125,6 +125,7 @@ export function cardNumberUsageEvent(
     reason: answer.result === 'invalid' ? answer.reason : answer.result === 'error' ? 'input' : null,
     insurer_number: insurerNumber,
     person_id: personId,
+    consent_id: null,
   };
 }
 

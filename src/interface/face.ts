@@ -60,7 +60,7 @@ export function faceFileName(facilityCode: string, eventId: number, occurredAt: 
   return `OQSsiquc01res_face_${facilityCode}_${String(eventId).padStart(10, '0')}_${compactTime(occurredAt)}.xml`;
 }
 
-type EventRow = { id: number; confirmation_id: string; occurred_at: string; occurred_on: string; person_id: string | null };
+type EventRow = { id: number; confirmation_id: string; occurred_at: string; occurred_on: string; person_id: string | null; consent_id: string | null };
 
 export class FaceResults {
   constructor(
@@ -74,7 +74,7 @@ export class FaceResults {
     const now = this.clock();
     let q = this.db
       .selectFrom('usage_events')
-      .select(['id', 'confirmation_id', 'occurred_at', 'occurred_on', 'person_id'])
+      .select(['id', 'confirmation_id', 'occurred_at', 'occurred_on', 'person_id', 'consent_id'])
       .where('facility_code', '=', staff.facilityCode)
       // A literal, so that the partial index usage_events_card_facility applies.
       .where('method', '=', sql.lit('my_number_card'))
@@ -115,18 +115,22 @@ export class FaceResults {
     if (!e.person_id) return { msg: { MessageHeader: header } };
     const asOf = e.occurred_on;
     const decision = decidePersonEligibility(await candidatesOfPerson(this.db, e.person_id, asOf), asOf);
-    const consent = await this.db
-      .selectFrom('consents as c')
-      .select(['id', 'scopes', 'granted_at', 'expires_at'])
-      .where('person_id', '=', e.person_id)
-      .$if(byPersonHistory(this.db), (q) => q.where(personRefs('consent', 'c', e.person_id!)))
-      .where('facility_code', '=', facilityCode)
-      .where('granted_at', '>=', at.toISOString())
-      .where('granted_at', '<', new Date(at.getTime() + CONSENT_WINDOW_MS).toISOString())
-      .orderBy('granted_at')
-      .orderBy('id')
-      .limit(1)
-      .executeTakeFirst();
+    const consent = e.consent_id !== null
+      ? // The answers given with this confirmation (the event names them).
+        await this.db.selectFrom('consents').select(['id', 'scopes', 'granted_at', 'expires_at']).where('id', '=', e.consent_id).executeTakeFirst()
+      : // An event from before migration 0012: the person's first answer at the facility just after it.
+        await this.db
+          .selectFrom('consents as c')
+          .select(['id', 'scopes', 'granted_at', 'expires_at'])
+          .where('person_id', '=', e.person_id)
+          .$if(byPersonHistory(this.db), (q) => q.where(personRefs('consent', 'c', e.person_id!)))
+          .where('facility_code', '=', facilityCode)
+          .where('granted_at', '>=', at.toISOString())
+          .where('granted_at', '<', new Date(at.getTime() + CONSENT_WINDOW_MS).toISOString())
+          .orderBy('granted_at')
+          .orderBy('id')
+          .limit(1)
+          .executeTakeFirst();
     const scopes = consent?.scopes ? consent.scopes.split(',') : [];
     if (decision.result !== 'valid') {
       const m = invalidReasonMessages[decision.reason];

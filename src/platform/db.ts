@@ -105,6 +105,8 @@ export interface UsageEventsTable {
   reason: string | null;
   insurer_number: string | null;
   person_id: string | null;
+  /** A card confirmation's consent answers (consents.id, written in the same transaction); null otherwise. */
+  consent_id: string | null;
 }
 
 export interface SystemSecretsTable {

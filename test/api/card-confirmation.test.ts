@@ -421,7 +421,7 @@ describe.each(storeKinds)('POST /v1/card-confirmations on %s', (kind) => {
   it('writes an event and its rows together or not at all, and one bad row fails only its own request', async () => {
     const { facility, holder } = await scene();
     const db = h.ctx.database.db;
-    const event = (id: string) => ({
+    const event = (id: string, consentId: string) => ({
       confirmation_id: id,
       occurred_at: now.toISOString(),
       occurred_on: '2024-12-01',
@@ -431,6 +431,7 @@ describe.each(storeKinds)('POST /v1/card-confirmations on %s', (kind) => {
       reason: null,
       insurer_number: null,
       person_id: holder.member.personId,
+      consent_id: consentId,
     });
     const consentRow = (id: string, personId: string) => ({ id, person_id: personId, facility_code: facility.code, scopes: 'medication', method: 'reader', attested_by: null, granted_at: now.toISOString(), expires_at: now.toISOString() });
     const logRow = (id: string) => ({ id, occurred_at: now.toISOString(), actor: 'test', role: 'reception', facility_code: facility.code, person_id: holder.member.personId, what: 'eligibility', basis_kind: 'confirmation', basis_id: id, detail: null });
@@ -438,8 +439,8 @@ describe.each(storeKinds)('POST /v1/card-confirmations on %s', (kind) => {
     const bad = newIdPair();
     // Same batch: the bad consent names no person (foreign key), the good one is fine.
     const [okResult, badResult] = await Promise.allSettled([
-      h.ctx.recorder.record(event(good.event), { consents: [consentRow(good.consent, holder.member.personId)], accessLog: [logRow(good.log)] }),
-      h.ctx.recorder.record(event(bad.event), { consents: [consentRow(bad.consent, 'no-such-person')], accessLog: [logRow(bad.log)] }),
+      h.ctx.recorder.record(event(good.event, good.consent), { consents: [consentRow(good.consent, holder.member.personId)], accessLog: [logRow(good.log)] }),
+      h.ctx.recorder.record(event(bad.event, bad.consent), { consents: [consentRow(bad.consent, 'no-such-person')], accessLog: [logRow(bad.log)] }),
     ]);
     expect(okResult.status).toBe('fulfilled');
     expect(badResult.status).toBe('rejected');

@@ -2,6 +2,7 @@
 // POST /v1/interface/{fileName}), on both stores.
 
 import iconv from 'iconv-lite';
+import { sql } from 'kysely';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { storeKinds } from '../support/stores.ts';
 import { adminHeaders, createFacility, createInsurer, staffCredential, useApp, type TestFacility, type TestInsurer } from '../support/fixtures.ts';
@@ -128,6 +129,29 @@ describe.each(storeKinds)('face results and idempotent requests (%s)', (kind) =>
     const rec = (((msg.MessageBody as Msg).ResultList as Msg).ResultOfQualificationConfirmation as Msg[])[0];
     expect(rec).toMatchObject({ SpecificHealthCheckupsInfoConsFlg: '1', PharmacistsInfoConsFlg: '0', LimitApplicationCertificateRelatedConsFlg: '0' });
     expect(rec.LimitApplicationCertificateRelatedInfo).toBeUndefined();
+  });
+
+  it("shows each confirmation's own consent answers, even two of one patient at one instant; an event from before migration 0012 is matched by time", async () => {
+    const before = await face(facility);
+    const t = injectTransport(h.app);
+    const holder = await personWithCard(h.app, t, insurer, { name: '顔認　花子', nameKana: 'カオニン　ハナコ', sex: 'female', birthDate: '1990-02-03', limitCategory: 'A02' });
+    const reader = new SimulatedReader(t, facility.token);
+    tick();
+    // The clock stands still: both confirmations and both consent answers have one instant.
+    const first = await reader.confirm(holder.card, { verification: 'face', registerNow: true, consent: { medication: true } });
+    const second = await reader.confirm(holder.card, { verification: 'face', consent: { checkups: true, limitInfo: true } });
+    const flags = (content: string) => {
+      const { msg } = decodeResult('OQSsiquc01', Buffer.from(content, 'base64'));
+      const rec = (((msg.MessageBody as Msg).ResultList as Msg).ResultOfQualificationConfirmation as Msg[])[0];
+      return [rec.PharmacistsInfoConsFlg, rec.SpecificHealthCheckupsInfoConsFlg, rec.LimitApplicationCertificateRelatedConsFlg].join('');
+    };
+    const page = await face(facility, `?after=${before.next}`);
+    expect(page.results.map((r) => r.confirmationId)).toEqual([first.confirmationId, second.confirmationId]);
+    expect(page.results.map((r) => flags(r.content))).toEqual(['100', '011']);
+    // Written before the event named its consent: the person's first answer at the facility from the event's instant on.
+    await sql`update usage_events set consent_id = null where confirmation_id = ${first.confirmationId}`.execute(h.ctx.database.db);
+    const again = await face(facility, `?after=${before.next}`);
+    expect(flags(again.results[0].content)).toBe('100');
   });
 
   it('answers an invalid card confirmation as 無効 with its code', async () => {

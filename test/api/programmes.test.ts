@@ -85,7 +85,7 @@ describe.each(storeKinds)('programmes over stored figures on %s', (kind) => {
     const muni2 = await createInsurer(h.app, { kind: 'kokuho' });
     const kenpo = await createInsurer(h.app, { kind: 'kenpo_kumiai' });
     const ev = (insurer: string, method: 'my_number_card' | 'insurance_card', n: number): NewUsageEvent[] =>
-      Array.from({ length: n }, (_, i) => ({ confirmation_id: randomUUID(), occurred_at: '2024-11-10T01:00:00.000Z', occurred_on: '2024-11-10', facility_code: c1, method, result: 'valid', reason: null, insurer_number: insurer, person_id: `${insurer}-${method}-${i}` }));
+      Array.from({ length: n }, (_, i) => ({ confirmation_id: randomUUID(), occurred_at: '2024-11-10T01:00:00.000Z', occurred_on: '2024-11-10', facility_code: c1, method, result: 'valid', reason: null, insurer_number: insurer, person_id: `${insurer}-${method}-${i}`, consent_id: null }));
     await insertUsageEvents(h.ctx.database.db, [...ev(muni.insurerNumber, 'my_number_card', 51), ...ev(muni.insurerNumber, 'insurance_card', 49), ...ev(muni2.insurerNumber, 'my_number_card', 5), ...ev(muni2.insurerNumber, 'insurance_card', 5), ...ev(kenpo.insurerNumber, 'my_number_card', 9), ...ev(kenpo.insurerNumber, 'insurance_card', 1)]);
 
     const set = await put(`/v1/insurers/${muni.insurerNumber}/targets`, [{ month: '2024-05', targetPercent: 20 }, { month: '2024-11', targetPercent: 50.5 }], muni.headers);

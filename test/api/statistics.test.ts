@@ -7,7 +7,7 @@ import { insertUsageEvents, type NewUsageEvent } from '../../src/confirmation/re
 import { makeFacilityCode } from '../../src/registry/rules.ts';
 
 function event(facility: string, date: string, method: 'my_number_card' | 'insurance_card', person: string, insurer = '06130013'): NewUsageEvent {
-  return { confirmation_id: randomUUID(), occurred_at: `${date}T01:00:00.000Z`, occurred_on: date, facility_code: facility, method, result: 'valid', reason: null, insurer_number: insurer, person_id: person };
+  return { confirmation_id: randomUUID(), occurred_at: `${date}T01:00:00.000Z`, occurred_on: date, facility_code: facility, method, result: 'valid', reason: null, insurer_number: insurer, person_id: person, consent_id: null };
 }
 
 const csv = (header: string, lines: (string | number | null)[][]) => [header, ...lines.map((l) => l.map((v) => (v === null ? '' : String(v))).join(','))].join('\n') + '\n';
