@@ -10,11 +10,11 @@ import type { BatchRowInput, RowAnswer } from './service.ts';
 /** Between the rows of a block. */
 export const RS = '\u001e';
 /** Between the values of a row. */
-const US = '\u001f';
+export const US = '\u001f';
 /** An absent value (undefined or null). */
-const NIL = '\u0002';
+export const NIL = '\u0002';
 /** An input row stored as JSON. */
-const JSON_ROW = '\u0001';
+export const JSON_ROW = '\u0001';
 const RESERVED = /[\u0001\u0002\u001e\u001f]/;
 
 const str = (v: string | undefined): string => (v === undefined ? NIL : v);
@@ -64,6 +64,18 @@ const MEMBER_KEYS = [
   'postalCode', 'qualifiedFrom', 'lostOn', 'copayRate', 'paperCardIssuedOn', 'paperCardExpiresOn', 'validFrom',
 ] as const;
 const NULLABLE = new Set<string>(['postalCode', 'lostOn', 'paperCardIssuedOn', 'paperCardExpiresOn']);
+
+/**
+ * Where the values of an encoded valid answer ('V') are, once split at US: its asOf, each member
+ * value in MEMBER_KEYS order, then limitCategory. An invalid answer ('I') is asOf, reason, message,
+ * messageJa, details (JSON), newEligibilityExists.
+ */
+export const VALID_AT = {
+  asOf: 1,
+  ...(Object.fromEntries(MEMBER_KEYS.map((k, i) => [k, i + 2])) as Record<(typeof MEMBER_KEYS)[number], number>),
+  limitCategory: MEMBER_KEYS.length + 2,
+};
+export const INVALID_AT = { asOf: 1, reason: 2, message: 3, messageJa: 4, details: 5, newEligibilityExists: 6 } as const;
 
 const asJson = (a: RowAnswer): string => 'J' + JSON.stringify(a);
 

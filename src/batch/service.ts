@@ -9,7 +9,7 @@
 // where the patient is present); the eligibility rules and the registry are the same ones.
 
 import { availableParallelism } from 'node:os';
-import { SqliteAdapter, sql, type Insertable, type Selectable } from 'kysely';
+import { SqliteAdapter, sql, type Insertable, type RawBuilder, type Selectable } from 'kysely';
 import type { ConfirmationAnswer, ConfirmationService } from '../confirmation/service.ts';
 import { insertMany, type Db } from '../platform/db.ts';
 import { OnshiError } from '../platform/errors.ts';
@@ -18,6 +18,7 @@ import { todayJst } from '../platform/time.ts';
 import { answerRows, type Answered } from './answer.ts';
 import { decodeAnswer, decodeInput, encodeInput, RS } from './codec.ts';
 import { LookupWorker } from './lookup-pool.ts';
+import type { ByteBlock, ByteResultPage } from './results-csv.ts';
 
 export interface BatchInquiriesTable {
   reception_number: string;
@@ -98,6 +99,13 @@ export interface BatchResultRow {
   row: number;
   input: BatchRowInput;
   answer: RowAnswer;
+}
+
+/** Results as stored (codec.ts), in row order: rows[i]'s input (undefined when none is stored) and answer. */
+interface EncodedResultPage {
+  rows: number[];
+  inputs: (string | undefined)[];
+  answers: string[];
 }
 
 export const MAX_BATCH_ROWS = 200_000;
@@ -226,40 +234,74 @@ export class BatchService {
 
   /** Results in row order from `offset` (0-based), at most `limit` rows. */
   async results(receptionNumber: string, offset: number, limit: number): Promise<BatchResultRow[]> {
+    return decodedPage(await this.encodedResults(receptionNumber, offset, limit));
+  }
+
+  /** Results in row order from `offset` (0-based), at most `limit` rows, as stored (codec.ts): nothing decoded. */
+  private async encodedResults(receptionNumber: string, offset: number, limit: number): Promise<EncodedResultPage> {
     const end = offset + limit;
     const [answerBlocks, inputBlocks] = await Promise.all([this.blocksCovering('answers', receptionNumber, offset, end), this.blocksCovering('inputs', receptionNumber, offset, end)]);
-    const out: BatchResultRow[] = [];
-    const inputs = rowsOf(inputBlocks, offset, end);
+    const { rows, texts: answers } = rowsOf(answerBlocks, offset, end);
+    const stored = rowsOf(inputBlocks, offset, end);
+    const inputs: (string | undefined)[] = new Array(rows.length);
     let k = 0;
-    for (const { row, text } of rowsOf(answerBlocks, offset, end)) {
-      while (k < inputs.length && inputs[k].row < row) k++;
-      out.push({ row, input: inputs[k]?.row === row ? decodeInput(inputs[k].text) : {}, answer: decodeAnswer(text) });
+    for (let i = 0; i < rows.length; i++) {
+      while (k < stored.rows.length && stored.rows[k] < rows[i]) k++;
+      inputs[i] = stored.rows[k] === rows[i] ? stored.texts[k] : undefined;
     }
-    return out;
+    return { rows, inputs, answers };
   }
 
   /** The input or answer blocks that hold rows offset+1 … end, in row order. */
   private blocksCovering(kind: 'inputs' | 'answers', receptionNumber: string, offset: number, end: number): Promise<{ first_row: number; row_count: number; text: string }[]> {
-    const { table, column } = kind === 'inputs' ? { table: 'batch_inquiry_input_blocks', column: 'input' } : { table: 'batch_inquiry_answer_blocks', column: 'answers' };
+    return this.blocksQuery(kind, receptionNumber, offset, end, sql.ref<string>(kind === 'inputs' ? 'input' : 'answers')).execute();
+  }
+
+  /** The same as their UTF-8 bytes (SQLite hands them over without making strings of them). */
+  private async byteBlocksCovering(kind: 'inputs' | 'answers', receptionNumber: string, offset: number, end: number): Promise<ByteBlock[]> {
+    const column = sql.ref<string>(kind === 'inputs' ? 'input' : 'answers');
+    const sqlite = this.db.getExecutor().adapter instanceof SqliteAdapter;
+    const text: RawBuilder<Buffer | string> = sqlite ? sql<Buffer>`cast(${column} as blob)` : column;
+    const rows = await this.blocksQuery(kind, receptionNumber, offset, end, text).execute();
+    return rows.map((b) => ({ first: Number(b.first_row), count: Number(b.row_count), bytes: typeof b.text === 'string' ? Buffer.from(b.text, 'utf8') : b.text }));
+  }
+
+  private blocksQuery<T>(kind: 'inputs' | 'answers', receptionNumber: string, offset: number, end: number, text: RawBuilder<T>) {
     return this.db
-      .selectFrom(table as 'batch_inquiry_input_blocks')
-      .select(['first_row', 'row_count', sql.ref<string>(column).as('text')])
+      .selectFrom(kind === 'inputs' ? 'batch_inquiry_input_blocks' : ('batch_inquiry_answer_blocks' as 'batch_inquiry_input_blocks'))
+      .select(['first_row', 'row_count', text.as('text')])
       .where('reception_number', '=', receptionNumber)
       .where('first_row', '<=', end)
       .where(sql<number>`first_row + row_count`, '>', offset)
-      .orderBy('first_row')
-      .execute();
+      .orderBy('first_row');
   }
 
-  /** Every result in row order, a page at a time (CSV and XML downloads). */
+  /** Every result in row order, as the stored bytes, a page at a time (the CSV download). */
+  allResultBytes(receptionNumber: string, pageSize = 10_000): AsyncGenerator<ByteResultPage> {
+    return pages(pageSize, async (offset, end) => {
+      const [answers, inputs] = await Promise.all([this.byteBlocksCovering('answers', receptionNumber, offset, end), this.byteBlocksCovering('inputs', receptionNumber, offset, end)]);
+      const page: ByteResultPage = { offset, end, answers, inputs };
+      let rows = 0;
+      let last = offset;
+      for (const b of answers) {
+        const from = Math.max(offset + 1, b.first);
+        const to = Math.min(end, b.first + b.count - 1);
+        if (from <= to) {
+          rows += to - from + 1;
+          last = to;
+        }
+      }
+      return { page, rows, last };
+    });
+  }
+
+  /** Every result in row order, a page at a time (the XML download). */
   async *allResults(receptionNumber: string, pageSize = 10_000): AsyncGenerator<BatchResultRow> {
-    let offset = 0;
-    for (;;) {
-      const page = await this.results(receptionNumber, offset, pageSize);
-      for (const r of page) yield r;
-      if (page.length < pageSize) return;
-      offset = page[page.length - 1].row;
-    }
+    const all = pages(pageSize, async (offset, end) => {
+      const page = await this.encodedResults(receptionNumber, offset, end - offset);
+      return { page, rows: page.rows.length, last: page.rows[page.rows.length - 1] };
+    });
+    for await (const page of all) yield* decodedPage(page);
   }
 
   // ------------------------------------------------------------ the runner
@@ -375,7 +417,7 @@ export class BatchService {
     let processed = Number(job.processed_rows);
     if (Number(job.total_rows) - processed >= this.minWorkerRows) await this.startWorkers();
     while (!this.stopping) {
-      const rows = rowsOf(await this.blocksCovering('inputs', job.reception_number, processed, processed + this.chunkSize), processed, processed + this.chunkSize);
+      const { rows, texts } = rowsOf(await this.blocksCovering('inputs', job.reception_number, processed, processed + this.chunkSize), processed, processed + this.chunkSize);
       if (rows.length === 0) {
         await this.db
           .updateTable('batch_inquiries')
@@ -384,9 +426,9 @@ export class BatchService {
           .execute();
         return;
       }
-      const { answers: answered, counts } = await this.answer(rows.map((r) => r.text), this.clock(), job.as_of);
+      const { answers: answered, counts } = await this.answer(texts, this.clock(), job.as_of);
       const last = processed + rows.length;
-      if (rows[0].row !== processed + 1 || rows[rows.length - 1].row !== last) throw new Error(`batch ${job.reception_number}: rows after ${processed} are not contiguous`);
+      if (rows[0] !== processed + 1 || rows[rows.length - 1] !== last) throw new Error(`batch ${job.reception_number}: rows after ${processed} are not contiguous`);
       const committed = await this.db.transaction().execute(async (trx) => {
         // The guard on processed_rows makes a chunk commit once, even if two runners raced for it.
         const u = await trx
@@ -417,16 +459,44 @@ export class BatchService {
   }
 }
 
-/** The encoded rows offset+1 … end of some blocks (in first_row order), each with its row number. */
-function rowsOf(blocks: readonly { first_row: number; row_count: number; text: string }[], offset: number, end: number): { row: number; text: string }[] {
-  const out: { row: number; text: string }[] = [];
+/** The encoded rows offset+1 … end of some blocks (in first_row order) and their row numbers. */
+function rowsOf(blocks: readonly { first_row: number; row_count: number; text: string }[], offset: number, end: number): { rows: number[]; texts: string[] } {
+  const rows: number[] = [];
+  const texts: string[] = [];
   for (const b of blocks) {
     const first = Number(b.first_row);
     const from = Math.max(0, offset + 1 - first);
     const to = Math.min(Number(b.row_count), end + 1 - first);
     if (from >= to) continue;
-    const texts = b.text.split(RS);
-    for (let i = from; i < to; i++) out.push({ row: first + i, text: texts[i] });
+    const all = b.text.split(RS);
+    for (let i = from; i < to; i++) {
+      rows.push(first + i);
+      texts.push(all[i]);
+    }
+  }
+  return { rows, texts };
+}
+
+/**
+ * The pages of rows offset+1 … offset+pageSize from offset 0 on, each page starting after the last
+ * row of the one before, until a page is short. `read` says how many rows a page holds and its last.
+ */
+async function* pages<P>(pageSize: number, read: (offset: number, end: number) => Promise<{ page: P; rows: number; last: number }>): AsyncGenerator<P> {
+  let offset = 0;
+  for (;;) {
+    const { page, rows, last } = await read(offset, offset + pageSize);
+    if (rows > 0) yield page;
+    if (rows < pageSize) return;
+    offset = last;
+  }
+}
+
+/** A page's rows decoded. */
+function decodedPage(page: EncodedResultPage): BatchResultRow[] {
+  const out: BatchResultRow[] = new Array(page.rows.length);
+  for (let i = 0; i < out.length; i++) {
+    const input = page.inputs[i];
+    out[i] = { row: page.rows[i], input: input === undefined ? {} : decodeInput(input), answer: decodeAnswer(page.answers[i]) };
   }
   return out;
 }
