@@ -161,7 +161,8 @@ const elementOfField: Record<string, string> = {
   asOf: 'QualificationConfirmationDate',
 };
 
-function age(birthDate: string, on: string): number {
+/** Age in whole years on a day (ISO dates). */
+export function age(birthDate: string, on: string): number {
   const years = Number(on.slice(0, 4)) - Number(birthDate.slice(0, 4));
   return on.slice(5) < birthDate.slice(5) ? years - 1 : years;
 }

@@ -255,7 +255,8 @@ export function renderBySchema(name: string, msg: Msg, schema: Schema, character
   return `${xmlDeclaration(characterCode)}${renderGroup(name, msg, schema, '')}`;
 }
 
-function renderGroup(name: string, msg: Msg, schema: Schema, indent: string): string {
+/** One group's text at an indent, as renderBySchema writes it (the bulk result writes odd rows with it). */
+export function renderGroup(name: string, msg: Msg, schema: Schema, indent: string): string {
   const inner = `${indent}  `;
   let out = `${indent}<${name}>\n`;
   for (const f of schema) {

@@ -15,6 +15,7 @@ import { cardNumberUsageEvent, type ConfirmationService, type ConfirmationAnswer
 import { insertUsageEvents } from '../confirmation/repository.ts';
 import type { Db } from '../platform/db.ts';
 import { isUniqueViolation, OnshiError, type ErrorCode } from '../platform/errors.ts';
+import { writeBulkResult } from './bulk-result.ts';
 import { FaceResults } from './face.ts';
 import { MAX_REGISTRATIONS, ReferenceNumbers } from './reference-numbers.ts';
 import './tables.ts';
@@ -26,7 +27,6 @@ import {
   encodeResultFitting,
   inquiryOf,
   isoDate,
-  normaliseInsurerNumber,
   personResult,
   requestFileName,
   resultCharacterCode,
@@ -106,7 +106,7 @@ export class InterfaceService {
         once = { key: idempotencyKey, fileName, resultName };
       }
       const body = (request.msg.MessageBody as Msg | undefined) ?? {};
-      const out = await this.answer(family, facilityCode, header, body, characterCode, once);
+      const out = await this.answer(family, facilityCode, header, body, characterCode, once, resultName);
       return isFile(out) ? out : this.file(resultName, family, out, characterCode);
     } catch (e) {
       const code: ErrorCode = e instanceof OnshiError ? e.code : 'ONSHI_INTERNAL';
@@ -117,14 +117,14 @@ export class InterfaceService {
   }
 
   /** The family's answer: a message to write, or a file already written (and stored, when keyed). */
-  private answer(family: FamilyName, facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode, once: Once | undefined): Promise<Msg | ResultFile> {
+  private answer(family: FamilyName, facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode, once: Once | undefined, resultName: string): Promise<Msg | ResultFile> {
     switch (family) {
       case 'OQSsiquc01':
         return this.single(facilityCode, header, body, characterCode, once);
       case 'OQSmuquc01':
         return this.bulkUpload(facilityCode, header, body, characterCode, once);
       case 'OQSmuquc02':
-        return this.bulkDownload(facilityCode, header, body, characterCode);
+        return this.bulkDownload(facilityCode, header, body, characterCode, resultName);
       case 'OQSsiimm01':
         return this.registerOne(facilityCode, header, body, characterCode);
       default:
@@ -328,7 +328,7 @@ export class InterfaceService {
     };
   }
 
-  private async bulkDownload(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode): Promise<Msg> {
+  private async bulkDownload(facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode, resultName: string): Promise<Msg | ResultFile> {
     const receptionNumber = str(body.ReceptionNumber);
     if (!receptionNumber) throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: 'ReceptionNumber' });
     const job = await this.batch.get(facilityCode, receptionNumber);
@@ -345,23 +345,16 @@ export class InterfaceService {
       // 処理中: ask again later with the same ReceptionNumber (INTERFACE.md §2.5).
       return { MessageHeader: { ...head, SegmentOfResult: SegmentOfResult.processing, ...interfaceError('ONSHI_BATCH_PROCESSING') } };
     }
-    const units: Msg[] = [];
+    // Every row straight from the stored blocks (bulk-result.ts): no row is decoded into objects.
     const referenceOf = await this.references.allOf(facilityCode);
-    for await (const r of this.batch.allResults(receptionNumber)) {
-      const search = (r.input.search as Msg | undefined) ?? searchOfJsonRow(r.input);
-      const unit = personResult({ ...r.answer, confirmationId: '' } as Parameters<typeof personResult>[0], search);
-      units.push({ QualificationConfirmSearchInfo: search, ...unit, ReferenceNumber: r.answer.result === 'valid' ? referenceOf(r.answer.member) : undefined });
-    }
-    return {
-      MessageHeader: {
-        ...head,
-        SegmentOfResult: SegmentOfResult.done,
-        NumberOfProcessingResult: String(job.totalRows),
-        NumberOfNormalProcessing: String(job.validRows + job.invalidRows),
-        NumberOfError: String(job.errorRows),
-      },
-      MessageBody: units.length > 0 ? { BulkConfirmUnit: units } : undefined,
-    };
+    const { bytes } = await writeBulkResult(
+      head,
+      { total: job.totalRows, normal: job.validRows + job.invalidRows, error: job.errorRows },
+      () => this.batch.allResultBytes(receptionNumber),
+      referenceOf,
+      characterCode,
+    );
+    return { fileName: resultName, bytes, segment: SegmentOfResult.done };
   }
 }
 
@@ -373,16 +366,5 @@ function registrationHeader(now: Date, facilityCode: string, header: Msg, charac
     ArbitraryFileIdentifier: str(header.ArbitraryFileIdentifier),
     SegmentOfResult: SegmentOfResult.done,
     CharacterCodeIdentifier: characterCode,
-  };
-}
-
-/** The search block echoed for a row that came in as JSON or CSV. */
-function searchOfJsonRow(input: { insurerNumber?: string; symbol?: string; number?: string; branch?: string; birthDate?: string }): Msg {
-  return {
-    InsurerNumber: input.insurerNumber ? (normaliseInsurerNumber(input.insurerNumber)!.length === 6 ? `  ${input.insurerNumber}` : input.insurerNumber) : undefined,
-    InsuredCardSymbol: input.symbol || undefined,
-    InsuredIdentificationNumber: input.number,
-    InsuredBranchNumber: input.branch || undefined,
-    Birthdate: input.birthDate ? compactDate(input.birthDate) : undefined,
   };
 }

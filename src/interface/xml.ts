@@ -438,19 +438,28 @@ let scratch = Buffer.allocUnsafe(1 << 16);
 const SCRATCH_KEPT = 1 << 20;
 
 export class XmlByteWriter {
-  private buf = scratch;
+  private buf: Buffer;
   private n = 0;
   /** False once a character had no CP932 code (the caller then writes UTF-8 instead). */
   fits = true;
 
-  constructor(readonly characterCode: CharacterCode) {}
+  /**
+   * With `initialBytes`, the writer has a buffer of its own (a document written across awaits, such
+   * as the bulk result, must not share the scratch buffer with another written meanwhile).
+   */
+  constructor(
+    readonly characterCode: CharacterCode,
+    private readonly initialBytes?: number,
+  ) {
+    this.buf = initialBytes === undefined ? scratch : Buffer.allocUnsafe(initialBytes);
+  }
 
   private ensure(k: number): void {
     if (this.n + k <= this.buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.n + k));
     this.buf.copy(next, 0, 0, this.n);
     this.buf = next;
-    if (next.length <= SCRATCH_KEPT) scratch = next;
+    if (this.initialBytes === undefined && next.length <= SCRATCH_KEPT) scratch = next;
   }
 
   /** ASCII bytes made once (tags, declaration). */
@@ -491,11 +500,85 @@ export class XmlByteWriter {
     this.n = o;
   }
 
+  /**
+   * `open`, the text s escaped as escapeXml does and in the writer's encoding, then `close`: the
+   * same bytes as raw(open); text(escapeXml(s)); raw(close), in one pass over s (the bulk result
+   * writes millions of elements).
+   */
+  element(open: Buffer, s: string, close: Buffer): void {
+    const len = s.length;
+    // Worst case: every unit an escape (6 bytes) or 3 bytes of UTF-8.
+    this.ensure(open.length + close.length + len * 6);
+    const buf = this.buf;
+    let o = this.n;
+    for (let i = 0; i < open.length; i++) buf[o++] = open[i];
+    const sjis = this.characterCode === '1';
+    for (let i = 0; i < len; i++) {
+      const u = s.charCodeAt(i);
+      if (u < 0x80) {
+        // ASCII is itself in CP932 (cp932Ascii is the identity) and in UTF-8.
+        if (u === 0x26 /* & */) o = put(buf, o, AMP);
+        else if (u === 0x3c /* < */) o = put(buf, o, LT);
+        else if (u === 0x3e /* > */) o = put(buf, o, GT);
+        else if (u === 0x22 /* " */) o = put(buf, o, QUOT);
+        else buf[o++] = u;
+      } else if (sjis) {
+        const v = cp932Code(u);
+        if (v < 0) {
+          this.fits = false;
+          return;
+        }
+        if (v < 0x100) buf[o++] = v;
+        else {
+          buf[o++] = (v >> 8) & 0xff;
+          buf[o++] = v & 0xff;
+        }
+      } else if (u < 0x800) {
+        buf[o++] = 0xc0 | (u >> 6);
+        buf[o++] = 0x80 | (u & 0x3f);
+      } else if (u >= 0xd800 && u <= 0xdfff) {
+        const next = i + 1 < len ? s.charCodeAt(i + 1) : 0;
+        if (u <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          const c = 0x10000 + ((u - 0xd800) << 10) + (next - 0xdc00);
+          buf[o++] = 0xf0 | (c >> 18);
+          buf[o++] = 0x80 | ((c >> 12) & 0x3f);
+          buf[o++] = 0x80 | ((c >> 6) & 0x3f);
+          buf[o++] = 0x80 | (c & 0x3f);
+          i++;
+        } else {
+          // A lone surrogate: U+FFFD, as Buffer.write writes it.
+          buf[o++] = 0xef;
+          buf[o++] = 0xbf;
+          buf[o++] = 0xbd;
+        }
+      } else {
+        buf[o++] = 0xe0 | (u >> 12);
+        buf[o++] = 0x80 | ((u >> 6) & 0x3f);
+        buf[o++] = 0x80 | (u & 0x3f);
+      }
+    }
+    for (let i = 0; i < close.length; i++) buf[o++] = close[i];
+    this.n = o;
+  }
+
   /** The bytes written (a copy, sized to fit: the scratch buffer is the next document's). */
   bytes(): Buffer {
+    // A buffer of its own is handed over as it is when mostly used (a bulk result: no copy of 100s of MiB).
+    if (this.initialBytes !== undefined && this.n * 2 >= this.buf.length) return this.buf.subarray(0, this.n);
     return Buffer.from(this.buf.subarray(0, this.n));
   }
 }
 
 /** CP932 of the ASCII range, as iconv writes it (looked up once). */
 const cp932Ascii = Int32Array.from({ length: 0x80 }, (_, u) => cp932Code(u));
+for (let u = 0; u < 0x80; u++) if (cp932Ascii[u] !== u) throw new Error(`CP932 of U+${u.toString(16)} is not itself`);
+
+const AMP = Buffer.from('&amp;', 'latin1');
+const LT = Buffer.from('&lt;', 'latin1');
+const GT = Buffer.from('&gt;', 'latin1');
+const QUOT = Buffer.from('&quot;', 'latin1');
+
+function put(buf: Buffer, o: number, b: Buffer): number {
+  for (let i = 0; i < b.length; i++) buf[o++] = b[i];
+  return o;
+}
