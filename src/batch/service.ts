@@ -272,7 +272,8 @@ export class BatchService {
       .select(['first_row', 'row_count', text.as('text')])
       .where('reception_number', '=', receptionNumber)
       .where('first_row', '<=', end)
-      .where(sql<number>`first_row + row_count`, '>', offset)
+      // A block holds rows first_row … first_row + row_count - 1; the range asked is offset + 1 … end.
+      .where(sql<number>`first_row + row_count`, '>', offset + 1)
       .orderBy('first_row');
   }
 
