@@ -8,7 +8,8 @@ import { loadDemoDataIfEmpty } from './demo.ts';
 
 export async function serve(config: Config, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
   // The server checkpoints SQLite's log from a worker thread: commits (and so answers) never wait for it.
-  const ctx = await createContext(config, { backgroundCheckpoints: true });
+  // Its batch runner's lookup workers start with it, so the first large batch finds them ready.
+  const ctx = await createContext(config, { backgroundCheckpoints: true, batch: { warmWorkers: true } });
   const demo = config.demoData ? await loadDemoDataIfEmpty(ctx) : undefined;
   const app = await buildApp(ctx);
   let closing = false;

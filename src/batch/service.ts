@@ -144,6 +144,12 @@ export interface BatchOptions {
    */
   workers?: number;
   minWorkerRows?: number;
+  /**
+   * Start the lookup workers with the runner instead of at the first large job, whose first chunks
+   * would otherwise be answered by the runner's thread alone while a worker loads its modules and
+   * opens its connection (about a second). The server does; tests and the CLI do not.
+   */
+  warmWorkers?: boolean;
 }
 
 /** Rows a lookup worker is sent at once; two such requests are kept in flight so it never waits. */
@@ -155,6 +161,9 @@ export class BatchService {
   private readonly concurrency: number;
   private readonly workerCount: number;
   private readonly minWorkerRows: number;
+  private readonly warmWorkers: boolean;
+  /** The workers being started with the runner (warmWorkers), awaited by stop(). */
+  private warming: Promise<void> | undefined;
   /** The lookup workers, once a large job on a SQLite file started them; undefined before. */
   private workers: LookupWorker[] | undefined;
   private running: Promise<void> | null = null;
@@ -175,6 +184,7 @@ export class BatchService {
     this.concurrency = options.concurrency ?? 8;
     this.workerCount = options.workers ?? Math.max(0, availableParallelism() - 1);
     this.minWorkerRows = options.minWorkerRows ?? 10_000;
+    this.warmWorkers = options.warmWorkers ?? false;
   }
 
   /**
@@ -310,11 +320,18 @@ export class BatchService {
   /** Starts the runner: resumes every unfinished job, then waits for new ones. */
   start(): void {
     this.stopping = false;
+    if (this.warmWorkers) this.warming = this.startWorkers().catch(() => undefined); // a failed start: the runner answers alone
     if (this.pollMs > 0 && !this.timer) {
       this.timer = setInterval(() => this.wake(), this.pollMs);
       this.timer.unref();
     }
     this.wake();
+  }
+
+  /** Lookup workers started, and those of them ready to answer (tests). */
+  lookupWorkers(): { started: number; ready: number } {
+    const workers = this.workers ?? [];
+    return { started: workers.length, ready: workers.filter((w) => w.ready && !w.broken).length };
   }
 
   /** Stops after the chunk in progress is committed; unfinished jobs stay queued for the next start. */
@@ -323,6 +340,7 @@ export class BatchService {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     while (this.running) await this.running;
+    await this.warming;
     const workers = this.workers;
     this.workers = undefined;
     if (workers) await Promise.all(workers.map((w) => w.stop()));
@@ -367,6 +385,8 @@ export class BatchService {
     if (!(this.db.getExecutor().adapter instanceof SqliteAdapter)) return;
     const main = await sql<{ file: string }>`select file from pragma_database_list where name = 'main'`.execute(this.db);
     const path = main.rows[0]?.file;
+    // Started meanwhile by the other caller (the warm start and a first large job), or stopping.
+    if (this.workers || this.stopping) return;
     this.workers = path ? Array.from({ length: this.workerCount }, () => new LookupWorker(path)) : [];
   }
 

@@ -182,6 +182,45 @@ describe.each(storeKinds)('a batch survives a restart in the middle (%s)', (kind
   }, 60_000);
 });
 
+describe('lookup workers started with the runner (warmWorkers, as the server does)', () => {
+  it('are ready before any job and answer a job from its first chunk; a stop while they start leaves none behind', async () => {
+    const store = await createStore('sqlite');
+    const config = loadConfig({ ONSHI_DATABASE_URL: store.url, ONSHI_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ONSHI_LOG_LEVEL: 'silent', ONSHI_DEMO_DATA: 'false' });
+    try {
+      // A job would never start them itself here (minWorkerRows): only the warm start does.
+      const ctx = await createContext(config, { batch: { chunkSize: 100, pollMs: 0, workers: 1, minWorkerRows: 1e9, warmWorkers: true } });
+      const app = await buildApp(ctx);
+      const insurer = await createInsurer(app);
+      const facility = await createFacility(app);
+      await addMember(app, insurer);
+      const started = Date.now();
+      while (ctx.batch.lookupWorkers().ready === 0) {
+        expect(Date.now() - started).toBeLessThan(20_000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const rows = Array.from({ length: 1000 }, (_, i) => card(insurer.insurerNumber, i % 2 === 0 ? {} : { number: String(10_000 + i) }));
+      const r = await app.inject({ method: 'POST', url: '/v1/batch-inquiries', headers: facility.headers, payload: { rows } });
+      expect(r.statusCode, r.body).toBe(202);
+      await ctx.batch.idle();
+      const done = (await app.inject({ method: 'GET', url: `/v1/batch-inquiries/${r.json().receptionNumber}?limit=1`, headers: facility.headers })).json();
+      expect(done).toMatchObject({ status: 'done', processedRows: 1000, validRows: 500, invalidRows: 500 });
+      expect(ctx.batch.stats.workerRows).toBeGreaterThan(0);
+      await app.close();
+      await ctx.close();
+      expect(ctx.batch.lookupWorkers()).toEqual({ started: 0, ready: 0 });
+
+      // Stopped at once: the start in flight gives up.
+      const again = await createContext(config, { batch: { pollMs: 0, workers: 1, warmWorkers: true } });
+      await again.batch.stop();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(again.batch.lookupWorkers()).toEqual({ started: 0, ready: 0 });
+      await again.close();
+    } finally {
+      await store.drop();
+    }
+  }, 60_000);
+});
+
 describe('a lookup worker (sqlite)', () => {
   it('answers rows exactly as the runner does on its own thread', async () => {
     const store = await createStore('sqlite');
