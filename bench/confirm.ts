@@ -15,6 +15,9 @@
 //      POST /v1/insurers/{n}/members/import; prints rows/s.
 //   5. durability check: every answered confirmation has its usage event.
 //
+// PostgreSQL (the production store): BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres runs
+// the same phases on a throwaway database made for the run (dropped after), and adds the PostgreSQL
+// processes' CPU per request to the server's figure.
 // Options (environment): BENCH_PEOPLE, BENCH_IMPORT_ROWS, BENCH_SECONDS (per load phase, default 15),
 // BENCH_CONNECTIONS (default 32: reception terminals asking at once), BENCH_KEEP=1 keeps .bench/ for inspection.
 // Figures depend on the machine; compare ratios, not absolutes. Nothing here is asserted.
@@ -29,17 +32,17 @@ import { withInsurerCheckDigit } from '../src/registry/rules.ts';
 import { RegistryService } from '../src/registry/service.ts';
 import { TransitionService } from '../src/programmes/transition/service.ts';
 import { api } from '../test/support/server-process.ts';
-import { ADMIN_TOKEN, CONNECTIONS, benchFolder, emptyDir, envNumber, fmt, freshDatabase, membersValidToday, mib, postRoundRobin, removeUnlessKept, runBench, secondsSince, startBenchServer, withServerCpu, type LoadFigures } from './support.ts';
+import { ADMIN_TOKEN, CONNECTIONS, benchFolder, benchStore, emptyDir, envNumber, fmt, membersValidToday, postgresCpuSeconds, mib, postRoundRobin, removeUnlessKept, runBench, secondsSince, startBenchServer, withServerCpu, type LoadFigures } from './support.ts';
 
 const PEOPLE = envNumber('BENCH_PEOPLE', 1_000_000);
 const IMPORT_ROWS = envNumber('BENCH_IMPORT_ROWS', 200_000);
 const SECONDS = envNumber('BENCH_SECONDS', 15);
 const dir = benchFolder('.bench');
-const dbFile = join(dir, 'bench.db');
+const store = await benchStore(dir);
 
 async function seed(): Promise<{ cards: string[] }> {
   emptyDir(dir);
-  const database = await freshDatabase(dbFile);
+  const database = await store.fresh();
   const before = process.memoryUsage().rss;
   const summary = await seedPopulation(database.db, { people: PEOPLE, facilities: 1_000, seed: 'bench' });
   console.log(
@@ -102,9 +105,9 @@ function* csvRows(insurerNumber: string, rows: number): Generator<string> {
 }
 
 async function main(): Promise<void> {
-  console.log(`onshi bench:confirm — node ${process.version}, ${fmt(PEOPLE)} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
+  console.log(`onshi bench:confirm — node ${process.version}, ${store.kind}, ${fmt(PEOPLE)} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const { cards } = await seed();
-  const { server, base, token } = await startBenchServer(dbFile, { ONSHI_BENCH_ROUTES: 'true' });
+  const { server, base, token } = await startBenchServer(store.url, { ONSHI_BENCH_ROUTES: 'true' });
   try {
     const load = (url: string, seconds: number) => postRoundRobin(url, token, cards, { seconds });
     // What the load is answered: a sample of its inquiries, one by one.
@@ -113,8 +116,17 @@ async function main(): Promise<void> {
     console.log(`answers     of ${sample.length} sample inquiries: ${JSON.stringify(results)}`);
     const warm = await load(`${base}/v1/confirmations`, 3);
     if (warm.non2xx > 0) console.log(`warning: ${warm.non2xx} non-2xx answers during warm-up`);
+    const pg0 = postgresCpuSeconds();
     const fixedPhase = await withServerCpu(server.child.pid, () => load(`${base}/bench/fixed`, SECONDS));
+    const pg1 = postgresCpuSeconds();
     const realPhase = await withServerCpu(server.child.pid, () => load(`${base}/v1/confirmations`, SECONDS));
+    const pg2 = postgresCpuSeconds();
+    if (store.kind === 'postgres' && pg0 !== undefined && pg1 !== undefined && pg2 !== undefined) {
+      // The store's work is the server's too: its processes' CPU joins the server's.
+      fixedPhase.serverSeconds = (fixedPhase.serverSeconds ?? 0) + (pg1 - pg0);
+      realPhase.serverSeconds = (realPhase.serverSeconds ?? 0) + (pg2 - pg1);
+      console.log(`postgres    CPU ${fmt(((pg2 - pg1) / Math.max(1, realPhase.result.requests)) * 1e6)} µs a confirmation in PostgreSQL's processes (included below)`);
+    }
     const fixed = fixedPhase.result;
     const real = realPhase.result;
     console.log('');
@@ -148,6 +160,7 @@ async function main(): Promise<void> {
     console.log(`import      ${fmt(IMPORT_ROWS)} CSV rows (${mib(bytes)}) over HTTP in ${seconds.toFixed(2)} s = ${fmt(IMPORT_ROWS / seconds)} rows/s  (added ${fmt(report.added)})`);
   } finally {
     await server.stop();
+    await store.drop();
   }
   removeUnlessKept(dir);
 }

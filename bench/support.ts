@@ -3,10 +3,11 @@
 // files, the sample of members to ask about, the server and its autocannon load, and the ending.
 // Nothing here measures by itself.
 
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { sql, type Kysely } from 'kysely';
+import pg from 'pg';
+import { SqliteAdapter, sql, type Kysely } from 'kysely';
 import { openDatabase, type Database, type DatabaseHandle } from '../src/platform/db.ts';
 import { migrateToLatest } from '../src/migrations/index.ts';
 import { todayJst } from '../src/platform/time.ts';
@@ -49,6 +50,30 @@ export function serverCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU seconds so far of every PostgreSQL process on this machine (its backends serve the bench
+ * server's queries: their work is the store's share of a request), from /proc; undefined elsewhere.
+ */
+export function postgresCpuSeconds(): number | undefined {
+  try {
+    let ticks = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^[0-9]+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.split(') ')[1].split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return ticks / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs one phase and answers its result with the server's CPU seconds during it (undefined where /proc is missing). */
 export async function withServerCpu<T>(pid: number | undefined, run: () => Promise<T>): Promise<{ result: T; serverSeconds?: number }> {
   const before = serverCpuSeconds(pid);
@@ -83,6 +108,53 @@ export function emptyDir(dir: string): void {
   mkdirSync(dir, { recursive: true });
 }
 
+/**
+ * A bench's store: a SQLite file in the bench's folder, or, with BENCH_POSTGRES_URL (an administrator
+ * URL such as postgres://postgres@127.0.0.1:5432/postgres), a throwaway PostgreSQL database made for
+ * the run. fresh() opens it migrated; drop() removes it (unless BENCH_KEEP is set).
+ */
+export interface BenchStore {
+  url: string;
+  kind: 'sqlite' | 'postgres';
+  fresh(): Promise<DatabaseHandle>;
+  drop(): Promise<void>;
+}
+
+export async function benchStore(dir: string, fileName = 'bench.db'): Promise<BenchStore> {
+  const admin = process.env.BENCH_POSTGRES_URL;
+  if (!admin) {
+    const file = resolve(dir, fileName);
+    return { url: `sqlite:${file}`, kind: 'sqlite', fresh: () => freshDatabase(file), drop: async () => undefined };
+  }
+  const name = `onshi_bench_${process.pid}`;
+  const run = async (statement: string) => {
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    kind: 'postgres',
+    async fresh() {
+      await run(`drop database if exists ${name} with (force)`);
+      await run(`create database ${name}`);
+      const handle = openDatabase(url.toString());
+      await migrateToLatest(handle.db, handle.dialect);
+      return handle;
+    },
+    async drop() {
+      if (process.env.BENCH_KEEP) console.log(`kept        database ${name}`);
+      else await run(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
 /** Opens a new SQLite file migrated to the latest schema (its folder made; an earlier file, with its -wal and -shm, removed). */
 export async function freshDatabase(file: string): Promise<DatabaseHandle> {
   mkdirSync(dirname(file), { recursive: true });
@@ -115,6 +187,7 @@ export interface SampleMember {
  * who have no other membership.
  */
 export async function membersValidToday(db: Kysely<Database>, options: { every: number; limit: number; onlyMembership?: boolean }): Promise<SampleMember[]> {
+  const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
   const rows = await db
     .selectFrom('memberships as m')
     .innerJoin('eligibility_periods as p', 'p.membership_id', 'm.id')
@@ -122,7 +195,8 @@ export async function membersValidToday(db: Kysely<Database>, options: { every: 
     .where('m.lost_on', 'is', null)
     .where('m.qualified_from', '<=', todayJst())
     .where('p.valid_until', 'is', null)
-    .where(sql<boolean>`(m.rowid % ${sql.lit(options.every)}) = 0`)
+    // Every n-th membership: by rowid on SQLite, by a hash of the id on PostgreSQL (no rowid there).
+    .where(sqlite ? sql<boolean>`(m.rowid % ${sql.lit(options.every)}) = 0` : sql<boolean>`(abs(hashtext(m.id)) % ${sql.lit(options.every)}) = 0`)
     .$if(options.onlyMembership === true, (q) => q.where(sql<boolean>`(select count(*) from memberships o where o.person_id = m.person_id) = 1`))
     .limit(options.limit)
     .execute();
@@ -151,12 +225,13 @@ export interface BenchServer {
 }
 
 /**
- * Starts `onshi serve` on a bench's SQLite file in a child process (demo data off, ADMIN_TOKEN, its
+ * Starts `onshi serve` on a bench's store (a SQLite file's path, or a store URL) in a child process (demo data off, ADMIN_TOKEN, its
  * stderr shown), with more environment variables and node arguments if given, and makes a
  * credential for its first facility. Stop it with server.stop().
  */
-export async function startBenchServer(dbFile: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
-  const server = await startServer({ ONSHI_DATABASE_URL: `sqlite:${dbFile}`, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { stderr: 'inherit', nodeArgs });
+export async function startBenchServer(dbFileOrUrl: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
+  const url = /^(sqlite:|postgres(ql)?:)/.test(dbFileOrUrl) ? dbFileOrUrl : `sqlite:${dbFileOrUrl}`;
+  const server = await startServer({ ONSHI_DATABASE_URL: url, ONSHI_ADMIN_TOKEN: ADMIN_TOKEN, ...env }, { stderr: 'inherit', nodeArgs });
   const base = server.base.replace('localhost', '127.0.0.1');
   try {
     const facilities = await api(base, ADMIN_TOKEN, 'GET', '/v1/facilities?limit=1');
