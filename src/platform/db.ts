@@ -2,6 +2,7 @@
 // Kysely schema type and one set of migrations serve both. Dates are YYYY-MM-DD strings and
 // instants ISO strings on both dialects (type parsers below make PostgreSQL answer that way).
 
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -335,6 +336,7 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
       process.stderr.write(`onshi: an idle PostgreSQL connection was closed by the server (${e.code ?? e.message}); the pool replaces it\n`);
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    postgresPools.set(db, pool);
     return { db, dialect: 'postgres', description: describeDatabaseUrl(url), close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${describeDatabaseUrl(url)} (use sqlite:PATH or postgres://…)`);
@@ -517,8 +519,27 @@ export async function runStatement<Row>(db: Db, key: string, build: (db: Db) => 
     text = compiled.sql;
     cache.set(key, text);
   }
+  // PostgreSQL outside a transaction: a named statement, which each pooled connection parses and
+  // plans once (Kysely's queries are unnamed: parsed and planned at every call).
+  const pool = db.isTransaction ? undefined : postgresPools.get(db as Kysely<Database>);
+  if (pool) return (await pool.query<Row & pg.QueryResultRow>({ name: statementName(text), text, values: parameters as unknown[] })).rows;
   const result = await db.executeQuery<Row>(CompiledQuery.raw(text, parameters as unknown[]));
   return result.rows;
+}
+
+/** PostgreSQL: the pool behind each Kysely instance (see openDatabase), for runStatement's named statements. */
+const postgresPools = new WeakMap<Kysely<Database>, pg.Pool>();
+const statementNames = new Map<string, string>();
+
+/** A prepared statement's name: from its text, so one name never stands for two texts (at most 63 bytes). */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `onshi_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    if (statementNames.size > 1000) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /**
