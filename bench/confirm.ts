@@ -17,7 +17,7 @@
 //
 // PostgreSQL (the production store): BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres runs
 // the same phases on a throwaway database made for the run (dropped after), and adds the PostgreSQL
-// processes' CPU per request to the server's figure.
+// processes' CPU per request to the server's figure. BENCH_CPU_PROF=DIR writes the server's CPU profile there.
 // Options (environment): BENCH_PEOPLE, BENCH_IMPORT_ROWS, BENCH_SECONDS (per load phase, default 15),
 // BENCH_CONNECTIONS (default 32: reception terminals asking at once), BENCH_KEEP=1 keeps .bench/ for inspection.
 // Figures depend on the machine; compare ratios, not absolutes. Nothing here is asserted.
@@ -25,7 +25,7 @@
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { seedPopulation } from '../src/registry/seed.ts';
 import { withInsurerCheckDigit } from '../src/registry/rules.ts';
@@ -107,7 +107,7 @@ function* csvRows(insurerNumber: string, rows: number): Generator<string> {
 async function main(): Promise<void> {
   console.log(`onshi bench:confirm — node ${process.version}, ${store.kind}, ${fmt(PEOPLE)} people, ${SECONDS} s per load phase, ${CONNECTIONS} connections`);
   const { cards } = await seed();
-  const { server, base, token } = await startBenchServer(store.url, { ONSHI_BENCH_ROUTES: 'true' });
+  const { server, base, token } = await startBenchServer(store.url, { ONSHI_BENCH_ROUTES: 'true' }, process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : []);
   try {
     const load = (url: string, seconds: number) => postRoundRobin(url, token, cards, { seconds });
     // What the load is answered: a sample of its inquiries, one by one.
