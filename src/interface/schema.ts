@@ -290,24 +290,34 @@ function tagBytesOf(name: string, indent: string): TagBytes {
   };
 }
 
-/** A group's own tags and its fields' tags at one depth, made once per schema and depth. */
+/**
+ * A group at one depth, compiled once: its own tags, and per schema field either the field's tags
+ * or the nested group compiled at the next depth (so writing walks no schema, builds no indent and
+ * looks nothing up).
+ */
 interface CompiledGroup {
   own: TagBytes;
-  fields: TagBytes[];
+  fields: CompiledField[];
 }
 
-const compiledGroups = new WeakMap<Schema, Map<string, CompiledGroup>>();
+type CompiledField = { name: string; group: undefined; tags: TagBytes } | { name: string; group: CompiledGroup; tags: undefined };
 
-function compiledGroup(name: string, schema: Schema, indent: string): CompiledGroup {
-  let byName = compiledGroups.get(schema);
-  if (!byName) compiledGroups.set(schema, (byName = new Map()));
-  const key = `${indent.length}|${name}`;
-  let c = byName.get(key);
-  if (!c) {
-    const inner = `${indent}  `;
-    c = { own: tagBytesOf(name, indent), fields: schema.map((f) => tagBytesOf(typeof f === 'string' ? f : f.group, inner)) };
-    byName.set(key, c);
-  }
+/** Root groups by schema and name (depth 0). */
+const compiledRoots = new WeakMap<Schema, Map<string, CompiledGroup>>();
+
+function compileGroup(name: string, schema: Schema, indent: string): CompiledGroup {
+  const inner = `${indent}  `;
+  return {
+    own: tagBytesOf(name, indent),
+    fields: schema.map((f): CompiledField => (typeof f === 'string' ? { name: f, group: undefined, tags: tagBytesOf(f, inner) } : { name: f.group, group: compileGroup(f.group, f.schema, inner), tags: undefined })),
+  };
+}
+
+function compiledRoot(name: string, schema: Schema): CompiledGroup {
+  let byName = compiledRoots.get(schema);
+  if (!byName) compiledRoots.set(schema, (byName = new Map()));
+  let c = byName.get(name);
+  if (!c) byName.set(name, (c = compileGroup(name, schema, '')));
   return c;
 }
 
@@ -321,32 +331,25 @@ const declarations = { '0': Buffer.from(xmlDeclaration('0'), 'latin1'), '1': Buf
 export function writeBySchemaBytes(name: string, msg: Msg, schema: Schema, characterCode: CharacterCode): Buffer | undefined {
   const w = new XmlByteWriter(characterCode);
   w.raw(declarations[characterCode]);
-  writeGroupBytes(w, name, msg, schema, '');
+  writeGroupBytes(w, compiledRoot(name, schema), msg);
   return w.fits ? w.bytes() : undefined;
 }
 
-function writeGroupBytes(w: XmlByteWriter, name: string, msg: Msg, schema: Schema, indent: string): void {
-  const { own, fields } = compiledGroup(name, schema, indent);
-  let inner: string | undefined;
-  w.raw(own.openGroup);
-  for (let i = 0; i < schema.length; i++) {
-    const f = schema[i];
-    if (typeof f === 'string') {
-      const v = msg[f];
-      if (typeof v === 'string' && v !== '') {
-        const t = fields[i];
-        w.raw(t.open);
-        w.text(escapeXml(v));
-        w.raw(t.close);
-      }
+function writeGroupBytes(w: XmlByteWriter, c: CompiledGroup, msg: Msg): void {
+  const fields = c.fields;
+  w.raw(c.own.openGroup);
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    const v = msg[f.name];
+    if (f.tags !== undefined) {
+      // The same bytes as raw(open); text(escapeXml(v)); raw(close), in one pass.
+      if (typeof v === 'string' && v !== '') w.element(f.tags.open, v, f.tags.close);
     } else {
-      const v = msg[f.group];
       if (v === undefined || typeof v === 'string') continue;
-      inner ??= `${indent}  `;
-      if (Array.isArray(v)) for (const m of v) writeGroupBytes(w, f.group, m, f.schema, inner);
-      else writeGroupBytes(w, f.group, v, f.schema, inner);
+      if (Array.isArray(v)) for (const m of v) writeGroupBytes(w, f.group, m);
+      else writeGroupBytes(w, f.group, v);
     }
     if (!w.fits) return;
   }
-  w.raw(own.closeGroup);
+  w.raw(c.own.closeGroup);
 }

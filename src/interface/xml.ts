@@ -290,11 +290,214 @@ function buildTree(xml: string): Children {
 }
 
 export function parseXmlBytes(bytes: Uint8Array): { root: string; tree: XmlNode; encoding: 'utf8' | 'sjis' } {
+  return parsePlainBytes(bytes) ?? parseXmlBytesGeneral(bytes);
+}
+
+/** The general reading of parseXmlBytes: decode the whole text, check it, build its tree (any XML). */
+export function parseXmlBytesGeneral(bytes: Uint8Array): { root: string; tree: XmlNode; encoding: 'utf8' | 'sjis' } {
   const encoding = detectEncoding(bytes);
   return { ...parseXmlText(decodeXml(bytes)), encoding };
 }
 
+/**
+ * A strict XML declaration (version, encoding, standalone, in that order, each optional), from the
+ * start of the head: whatever matches, detectEncoding's pattern reads the same encoding name in it
+ * (or none), and isPlainWellFormed accepts it as the declaration.
+ */
+const PLAIN_DECLARATION =
+  /^<\?xml(?:[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])1\.[0-9]{1,3}\1)?(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(["'])([A-Za-z][A-Za-z0-9._-]{0,39})\2)?(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*(["'])(?:yes|no)\4)?[ \t\r\n]*\?>/;
+
+const NAME_CHAR = new Uint8Array(0x80);
+for (let c = 0; c < 0x80; c++) NAME_CHAR[c] = isNameStart(c) ? 1 : isNameChar(c) ? 2 : 0;
+
+interface PlainFrame {
+  name: string;
+  /** Where the name stands in the text. */
+  at: number;
+  children: Children | null;
+  text: string;
+}
+
+/** Node's own slicing methods behind Buffer#toString (no encoding lookup, no argument checks). */
+interface SliceableBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Code units of one Shift_JIS text (reused: reading is synchronous). */
+let sjisUnits = new Uint16Array(1024);
+
+/**
+ * parseXmlBytes for the plain request file (the one every client writes): an optional UTF-8 BOM, an
+ * optional plain declaration, one root of elements with ASCII names and no attributes, comments,
+ * CDATA, PIs or DOCTYPE, white space around the root, text with only the predefined entities and
+ * numeric character references. Read in one pass over the bytes, each text decoded on its own:
+ * the same root, tree and encoding as parseXmlBytesGeneral. Undefined for anything else, and for
+ * whatever the general reading refuses or decodes in a way of its own (bad UTF-8, a U+FFFD,
+ * Shift_JIS that iconv would have to decode, an unknown encoding name): the general reading then
+ * answers it, with its own error.
+ */
+export function parsePlainBytes(bytes: Uint8Array): { root: string; tree: XmlNode; encoding: 'utf8' | 'sjis' } | undefined {
+  const buf = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as SliceableBuffer;
+  const n = buf.length;
+  let i = 0;
+  const bom = n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
+  if (bom) i = 3;
+  if (i >= n || buf[i] !== 0x3c /* < */) return undefined;
+  // The whole file as one byte per character: the markup (ASCII) is read in it, and every ASCII text sliced from it.
+  const s = buf.latin1Slice(0, n);
+  let encoding: 'utf8' | 'sjis' = 'utf8';
+  if (buf[i + 1] === 0x3f /* ? */) {
+    // Within detectEncoding's 200 bytes (with a BOM, the declaration does not decide).
+    const m = PLAIN_DECLARATION.exec(bom ? s.slice(3, 203) : s.length > 200 ? s.slice(0, 200) : s);
+    if (m === null) return undefined;
+    const name = m[3];
+    if (!bom && name !== undefined) {
+      if (SJIS_NAMES.test(name)) encoding = 'sjis';
+      else if (!UTF8_NAMES.test(name)) return undefined;
+    }
+    i += m[0].length;
+  }
+  const sjis = encoding === 'sjis';
+  const ascii = !NON_ASCII.test(s);
+  const stack: PlainFrame[] = [];
+  let top: PlainFrame | undefined;
+  let root: PlainFrame | undefined;
+  let tree: XmlNode | undefined;
+  while (i < n) {
+    let lt = s.indexOf('<', i);
+    if (lt === -1) lt = n;
+    if (top === undefined) {
+      // Outside the root: white space only (kept by the general reading outside the tree).
+      for (let k = i; k < lt; k++) {
+        const c = s.charCodeAt(k);
+        if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return undefined;
+      }
+      if (lt === n) break;
+    } else if (lt > i) {
+      if (lt === n) return undefined;
+      let t: string | undefined;
+      if (ascii) t = s.slice(i, lt);
+      else {
+        let k = i;
+        while (k < lt && s.charCodeAt(k) < 0x80) k++;
+        t = k === lt ? s.slice(i, lt) : sjis ? sjisText(buf, i, lt) : utf8Text(buf, i, lt);
+      }
+      if (t === undefined) return undefined;
+      if (t.includes('&')) {
+        t = plainEntities(t);
+        if (t === undefined) return undefined;
+      }
+      top.text += t;
+    }
+    let k = lt + 1;
+    if (s.charCodeAt(k) === 47 /* / */) {
+      // The open element's name and ">" (a longer name would go on with a name character, not ">").
+      if (top === undefined) return undefined;
+      // Compared where the name stands in the text (cheaper than startsWith on the sliced name).
+      const len = top.name.length;
+      const at = top.at;
+      k++;
+      if (k + len >= n) return undefined;
+      for (let j = 0; j < len; j++) if (s.charCodeAt(k + j) !== s.charCodeAt(at + j)) return undefined;
+      k += len;
+      if (s.charCodeAt(k) !== 62 /* > */) return undefined;
+      const frame = top;
+      stack.pop();
+      const value: XmlNode = frame.children === null ? frame.text : closedChildren(frame);
+      top = stack.length === 0 ? undefined : stack[stack.length - 1];
+      if (top === undefined) tree = value;
+      else addPlainChild(top, frame.name, value);
+      i = k + 1;
+      continue;
+    }
+    const nameStart = k;
+    let c = s.charCodeAt(k);
+    if (!(c < 0x80 && NAME_CHAR[c] === 1)) return undefined;
+    k++;
+    while (k < n && (c = s.charCodeAt(k)) < 0x80 && NAME_CHAR[c] !== 0) k++;
+    c = s.charCodeAt(k);
+    if (c === 62) {
+      if (root !== undefined && top === undefined) return undefined; // a second root
+      const frame: PlainFrame = { name: s.slice(nameStart, k), at: nameStart, children: null, text: '' };
+      root ??= frame;
+      stack.push(frame);
+      top = frame;
+      i = k + 1;
+    } else if (c === 47 && s.charCodeAt(k + 1) === 62) {
+      if (top === undefined) return undefined; // a self-closed root
+      addPlainChild(top, s.slice(nameStart, k), '');
+      i = k + 2;
+    } else return undefined;
+  }
+  if (root === undefined || tree === undefined || top !== undefined) return undefined;
+  return { root: root.name, tree, encoding };
+}
+
+function addPlainChild(frame: PlainFrame, name: string, value: XmlNode): void {
+  const c = (frame.children ??= Object.create(null) as Children);
+  const existing = c[name];
+  if (existing === undefined) c[name] = value;
+  else if (Array.isArray(existing)) existing.push(value);
+  else c[name] = [existing, value];
+}
+
+function closedChildren(frame: PlainFrame): Children {
+  const c = frame.children!;
+  if (frame.text !== '') c['#text'] = frame.text;
+  return c;
+}
+
+/** One UTF-8 text (not all ASCII) as TextDecoder decodes it within the whole file; undefined when not valid UTF-8 (or holding U+FFFD). */
+function utf8Text(buf: SliceableBuffer, from: number, to: number): string | undefined {
+  const t = buf.utf8Slice(from, to);
+  return t.includes('\ufffd') ? undefined : t;
+}
+
+/** One Shift_JIS text (not all ASCII) as decodeCp932Fast decodes it within the whole file; undefined where it would leave the file to iconv. */
+function sjisText(buf: SliceableBuffer, from: number, to: number): string | undefined {
+  const units = to - from <= sjisUnits.length ? sjisUnits : new Uint16Array(to - from);
+  let o = 0;
+  for (let k = from; k < to; k++) {
+    const b = buf[k];
+    if (b < 0x80) {
+      units[o++] = b;
+      continue;
+    }
+    // Nothing but ASCII bytes may decode to markup or "&" (else the general reading decides).
+    const single = cp932SingleOf(b);
+    if (single >= 0x80) {
+      units[o++] = single;
+      continue;
+    }
+    if (single >= 0) return undefined;
+    // A lead byte: its trail must be in this text (one before "<" leaves the whole file to iconv).
+    if (k + 1 >= to) return undefined;
+    const pair = cp932PairOf(b, buf[k + 1]);
+    if (pair < 0x80) return undefined;
+    units[o++] = pair;
+    k++;
+  }
+  if (o <= 2048) return String.fromCharCode.apply(null, units.subarray(0, o) as unknown as number[]);
+  return Buffer.from(units.buffer, units.byteOffset, o * 2).toString('utf16le');
+}
+
+const PLAIN_ENTITY = /&(?:lt|gt|amp|quot|apos|#[0-9]{1,8}|#x[0-9a-fA-F]{1,8});/g;
+
+/**
+ * A text's entities decoded as buildTree decodes them, when every "&" starts a predefined entity or
+ * a numeric character reference (each one fast-xml-parser's validator accepts); else undefined.
+ */
+function plainEntities(t: string): string | undefined {
+  let amps = 0;
+  for (let k = t.indexOf('&'); k !== -1; k = t.indexOf('&', k + 1)) amps++;
+  const known = t.match(PLAIN_ENTITY);
+  if (known === null || known.length !== amps) return undefined;
+  return decodeEntities(t);
+}
+
 const ASCII_WS = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+const LINE_BREAKS_AROUND = /^[\r\n]+|[\r\n]+$/g;
 
 /** The child element `name` of a node (the first when repeated); undefined when absent. */
 export function child(node: XmlNode | undefined, name: string): XmlNode | undefined {
@@ -323,7 +526,8 @@ export function text(node: XmlNode | undefined, name: string): string | undefine
     const s = t.replace(ASCII_WS, '');
     return s === '' ? undefined : s;
   }
-  const s = c.replace(ASCII_WS, '');
+  // Most texts have nothing to trim: no regular expression for them.
+  const s = c.length === 0 || isWhiteSpaceCode(c.charCodeAt(0)) || isWhiteSpaceCode(c.charCodeAt(c.length - 1)) ? c.replace(ASCII_WS, '') : c;
   return s === '' ? undefined : s;
 }
 
@@ -331,7 +535,10 @@ export function text(node: XmlNode | undefined, name: string): string | undefine
 export function rawText(node: XmlNode | undefined, name: string): string | undefined {
   const c = child(node, name);
   if (c === undefined || typeof c !== 'string') return undefined;
-  return c.replace(/^[\r\n]+|[\r\n]+$/g, '');
+  const first = c.charCodeAt(0);
+  const last = c.charCodeAt(c.length - 1);
+  if (c.length === 0 || first === 10 || first === 13 || last === 10 || last === 13) return c.replace(LINE_BREAKS_AROUND, '');
+  return c;
 }
 
 // ---------------------------------------------------------------- writing
@@ -467,8 +674,12 @@ export class XmlByteWriter {
     this.ensure(b.length);
     const buf = this.buf;
     let o = this.n;
-    if (b.length < 48) for (let i = 0; i < b.length; i++) buf[o++] = b[i];
-    else o += b.copy(buf, o);
+    // TypedArray#set is a memmove; a loop only wins for a few bytes.
+    if (b.length < 8) for (let i = 0; i < b.length; i++) buf[o++] = b[i];
+    else {
+      buf.set(b, o);
+      o += b.length;
+    }
     this.n = o;
   }
 
@@ -511,7 +722,8 @@ export class XmlByteWriter {
     this.ensure(open.length + close.length + len * 6);
     const buf = this.buf;
     let o = this.n;
-    for (let i = 0; i < open.length; i++) buf[o++] = open[i];
+    buf.set(open, o);
+    o += open.length;
     const sjis = this.characterCode === '1';
     for (let i = 0; i < len; i++) {
       const u = s.charCodeAt(i);
@@ -557,8 +769,8 @@ export class XmlByteWriter {
         buf[o++] = 0x80 | (u & 0x3f);
       }
     }
-    for (let i = 0; i < close.length; i++) buf[o++] = close[i];
-    this.n = o;
+    buf.set(close, o);
+    this.n = o + close.length;
   }
 
   /** The bytes written (a copy, sized to fit: the scratch buffer is the next document's). */
