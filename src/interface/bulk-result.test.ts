@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { decodeAnswer, decodeInput, encodeAnswer, encodeInput, RS } from '../batch/codec.ts';
 import type { ByteResultPage } from '../batch/results-csv.ts';
 import type { BatchResultRow, BatchRowInput, RowAnswer } from '../batch/service.ts';
-import { bulkResultReference } from './bulk-result-reference.ts';
+import { bulkResultReference } from '../../test/support/bulk-result-reference.ts';
 import { writeBulkResult } from './bulk-result.ts';
 import type { MemberNumbers } from './reference-numbers.ts';
 import type { Msg } from './schema.ts';

@@ -9,7 +9,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import { storeKinds } from '../support/stores.ts';
 import { addMember, createFacility, createInsurer, newInsurerNumber, terminateMember, useApp, type TestFacility, type TestInsurer } from '../support/fixtures.ts';
 import { compactDate, decodeResult, encodeRequest } from '../../src/interface/codec.ts';
-import { bulkResultReference } from '../../src/interface/bulk-result-reference.ts';
+import { bulkResultReference } from '../support/bulk-result-reference.ts';
 import { ReferenceNumbers } from '../../src/interface/reference-numbers.ts';
 import type { BatchResultRow } from '../../src/batch/service.ts';
 import type { Msg } from '../../src/interface/schema.ts';

@@ -2,11 +2,11 @@
 // every row decoded into objects (BatchService.allResults), mapped by personResult and written by
 // the generic schema writer. bulk-result.ts must give the very same bytes.
 
-import type { BatchResultRow } from '../batch/service.ts';
-import { compactDate, encodeResultFitting, normaliseInsurerNumber, personResult } from './codec.ts';
-import type { MemberNumbers } from './reference-numbers.ts';
-import type { Msg } from './schema.ts';
-import type { CharacterCode } from './xml.ts';
+import type { BatchResultRow } from '../../src/batch/service.ts';
+import { compactDate, encodeResultFitting, normaliseInsurerNumber, personResult } from '../../src/interface/codec.ts';
+import type { MemberNumbers } from '../../src/interface/reference-numbers.ts';
+import type { Msg } from '../../src/interface/schema.ts';
+import type { CharacterCode } from '../../src/interface/xml.ts';
 
 /** The search block echoed for a row that came in as JSON or CSV. */
 export function searchOfJsonRowReference(input: { insurerNumber?: string; symbol?: string; number?: string; branch?: string; birthDate?: string }): Msg {
