@@ -15,7 +15,10 @@ export const errorCatalogue = {
   ONSHI_AUTH_FORBIDDEN: { status: 403, ja: 'この操作を行う権限がありません。', en: 'This credential may not perform this operation.' },
   ONSHI_REQUEST_INVALID: { status: 400, ja: 'リクエストの形式が正しくありません。', en: 'The request is malformed.' },
   ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, ja: 'このコンテンツ形式は受け付けられません。', en: 'This content type is not accepted here.' },
+  // Superseded by ONSHI_BODY_TOO_LARGE (kept: codes are never reused).
   ONSHI_REQUEST_TOO_LARGE: { status: 413, ja: 'リクエストが大きすぎます。', en: 'The request body is too large.' },
+  ONSHI_BODY_TOO_LARGE: { status: 413, ja: 'リクエストの本文が上限を超えています。', en: 'The request body is larger than this route accepts.' },
+  ONSHI_RATE_LIMITED: { status: 429, ja: '要求が多すぎます。しばらくしてから再度お試しください。', en: 'Too many requests from this credential; retry after the time given in Retry-After.' },
   ONSHI_NOT_FOUND: { status: 404, ja: '該当するリソースがありません。', en: 'No such resource.' },
   ONSHI_CONFLICT: { status: 409, ja: '同時に行われた別の処理と競合しました。状態を確認して再度お試しください。', en: 'Another request changed the same record at the same time; check its state and retry.' },
   ONSHI_INTERNAL: { status: 500, ja: 'システム内部でエラーが発生しました。', en: 'An internal error occurred.' },
@@ -34,10 +37,14 @@ export const errorCatalogue = {
   ONSHI_REGISTRY_CHANGE_BEFORE_CURRENT: { status: 409, ja: '変更日が現在の資格期間の開始日より前です。', en: 'The change is dated before the start of the current eligibility period.' },
   ONSHI_IMPORT_REJECTED: { status: 422, ja: '取込データに誤りがあるため、全件取り込みませんでした。', en: 'The import had rejected rows; nothing was written.' },
   ONSHI_IMPORT_EMPTY: { status: 400, ja: '取込データが空です。', en: 'The import contained no rows.' },
+  ONSHI_IMPORT_TOO_MANY_ROWS: { status: 413, ja: '取込件数が上限を超えています。', en: 'The import has more rows than allowed.' },
+  ONSHI_PERSON_NOT_FOUND: { status: 404, ja: '該当する個人が見つかりません。', en: 'No such person among this insurer\'s members, present or past.' },
   ONSHI_IMPORT_ENCODING: { status: 400, ja: '文字コードを判別できません。', en: 'The character encoding could not be decoded.' },
 
   // Credentials
   ONSHI_CREDENTIAL_NOT_FOUND: { status: 404, ja: '認証情報が見つかりません。', en: 'No such credential.' },
+  ONSHI_CREDENTIAL_FROM_ENVIRONMENT: { status: 409, ja: 'この認証情報は環境変数 ONSHI_ADMIN_TOKEN で定義されているため失効できません。変数を変更して再起動してください。', en: 'This credential is defined by the ONSHI_ADMIN_TOKEN environment variable; change or unset the variable and restart instead.' },
+  ONSHI_CREDENTIAL_ROLE_NOT_ALLOWED: { status: 400, ja: 'この職種はこの種別の医療機関等では発行できません。', en: 'This staff role does not fit this type of facility.' },
 
   // Confirmation
   ONSHI_CONFIRMATION_INVALID_INPUT: { status: 400, ja: '照会項目に誤りがあります。', en: 'Some inquiry fields are missing or malformed.' },
@@ -104,7 +111,19 @@ export interface FieldError {
   en: string;
 }
 
-export type FieldErrorCode = 'required' | 'format' | 'check_digit' | 'invalid_date' | 'out_of_range' | 'not_allowed' | 'mismatch' | 'duplicate' | 'unknown';
+export type FieldErrorCode =
+  | 'required'
+  | 'format'
+  | 'check_digit'
+  | 'invalid_date'
+  | 'out_of_range'
+  | 'not_allowed'
+  | 'mismatch'
+  | 'duplicate'
+  | 'unknown'
+  | 'too_long'
+  | 'forbidden_character'
+  | 'not_encodable';
 
 const fieldMessages: Record<FieldErrorCode, { ja: string; en: string }> = {
   required: { ja: '必須項目です。', en: 'is required' },
@@ -116,6 +135,9 @@ const fieldMessages: Record<FieldErrorCode, { ja: string; en: string }> = {
   mismatch: { ja: '他の項目と整合しません。', en: 'does not agree with another field' },
   duplicate: { ja: '重複しています。', en: 'is a duplicate' },
   unknown: { ja: '未知の項目です。', en: 'is not a known field' },
+  too_long: { ja: '長すぎます。', en: 'is too long' },
+  forbidden_character: { ja: '使用できない文字（制御文字・双方向制御文字・不正なサロゲート）が含まれています。', en: 'contains a character that is not allowed (control, bidirectional control or lone surrogate)' },
+  not_encodable: { ja: 'Shift_JIS（JIS X 0208）で表せない文字が含まれています。', en: 'contains a character that Shift_JIS (JIS X 0208) cannot represent' },
 };
 
 export function fieldError(field: string, code: FieldErrorCode, detail?: string): FieldError {
