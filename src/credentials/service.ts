@@ -19,8 +19,10 @@ interface AuthRow {
 import { facilityRoles, hashToken, newToken, type FacilityRole, type Principal } from '../platform/auth.ts';
 import { fieldError, OnshiError } from '../platform/errors.ts';
 import { findFacility, findInsurer } from '../registry/repository.ts';
+import { roleFitsFacility } from './rules.ts';
 
 export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin';
+export const ADMIN_TOKEN_VARIABLE = 'ONSHI_ADMIN_TOKEN';
 
 export interface CredentialView {
   id: string;
@@ -90,10 +92,10 @@ export class CredentialService {
       if (!facilityRoles.includes(role)) {
         throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [fieldError('role', 'not_allowed', facilityRoles.join('|'))] });
       }
-      if (typeof input.facilityCode !== 'string' || !(await findFacility(this.db, input.facilityCode))) {
-        throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { facilityCode: input.facilityCode });
-      }
-      await this.db.insertInto('credentials').values({ ...base, kind: 'facility', facility_code: input.facilityCode, insurer_number: null, role }).execute();
+      const facility = typeof input.facilityCode === 'string' ? await findFacility(this.db, input.facilityCode) : undefined;
+      if (!facility) throw new OnshiError('ONSHI_REGISTRY_FACILITY_NOT_FOUND', { facilityCode: input.facilityCode });
+      if (!roleFitsFacility(role, facility.type)) throw new OnshiError('ONSHI_CREDENTIAL_ROLE_NOT_ALLOWED', { role, facilityType: facility.type });
+      await this.db.insertInto('credentials').values({ ...base, kind: 'facility', facility_code: facility.code, insurer_number: null, role }).execute();
     } else if (input.insurerNumber !== undefined) {
       if (input.role !== undefined && input.role !== 'insurer') {
         throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [fieldError('role', 'not_allowed', 'insurer credentials have no staff role')] });
@@ -125,6 +127,8 @@ export class CredentialService {
 
   async revoke(id: string): Promise<CredentialView> {
     const existing = await this.get(id);
+    // Revoked here it would come back at the next start: the variable, not the database, defines it.
+    if (id === BOOTSTRAP_ADMIN_ID) throw new OnshiError('ONSHI_CREDENTIAL_FROM_ENVIRONMENT', { id, variable: ADMIN_TOKEN_VARIABLE });
     if (existing.revokedAt === null) await this.db.updateTable('credentials').set({ revoked_at: nowIso() }).where('id', '=', id).execute();
     this.recent.clear();
     return this.get(id);
@@ -169,8 +173,20 @@ export class CredentialService {
     this.recent.clear();
     await this.db
       .insertInto('credentials')
-      .values({ id: BOOTSTRAP_ADMIN_ID, token_hash: hash, kind: 'admin', facility_code: null, insurer_number: null, role: 'admin', label: 'ONSHI_ADMIN_TOKEN', created_at: nowIso(), revoked_at: null, person_id: null, expires_at: null })
+      .values({ id: BOOTSTRAP_ADMIN_ID, token_hash: hash, kind: 'admin', facility_code: null, insurer_number: null, role: 'admin', label: ADMIN_TOKEN_VARIABLE, created_at: nowIso(), revoked_at: null, person_id: null, expires_at: null })
       .execute();
+  }
+
+  /**
+   * The server started without ONSHI_ADMIN_TOKEN: the credential it once defined is revoked, so that
+   * unsetting the variable and restarting (what a refused revocation asks for) retires the token.
+   * Answers whether one was revoked. Only the server calls this: a CLI run without the variable must
+   * not take the server's administrator token away.
+   */
+  async retireBootstrapAdmin(): Promise<boolean> {
+    const r = await this.db.updateTable('credentials').set({ revoked_at: nowIso() }).where('id', '=', BOOTSTRAP_ADMIN_ID).where('revoked_at', 'is', null).executeTakeFirst();
+    this.recent.clear();
+    return Number(r.numUpdatedRows) > 0;
   }
 }
 

@@ -139,7 +139,9 @@ describe.each(storeKinds)('clinical information on %s', (kind) => {
     const pharmacy = await createFacility(h.app, { type: 'pharmacy' });
     await h.ctx.consent.grant({ personId: member.personId, facilityCode: pharmacy.code, scopes: ['medication', 'checkups'], method: 'reader' });
     const pharmacist = await staffCredential(h.app, pharmacy, 'pharmacist');
-    const doctor = await staffCredential(h.app, pharmacy, 'doctor');
+    // A doctor cannot be issued at a pharmacy any more; one issued before that rule still meets this refusal.
+    const doctor = await staffCredential(h.app, pharmacy, 'reception');
+    await h.ctx.database.db.updateTable('credentials').set({ role: 'doctor' }).where('id', '=', doctor.id).execute();
     expectError(await h.app.inject({ method: 'GET', url: checkupsUrl(insurer.insurerNumber), headers: pharmacist.headers }), 403, 'ONSHI_CLINICAL_PHARMACY_CHECKUPS');
     expectError(await h.app.inject({ method: 'GET', url: checkupsUrl(insurer.insurerNumber), headers: doctor.headers }), 403, 'ONSHI_CLINICAL_PHARMACY_CHECKUPS');
     const r = await h.app.inject({ method: 'GET', url: medsUrl(insurer.insurerNumber), headers: pharmacist.headers });
