@@ -126,7 +126,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(itFundCalculatorRoutes);
   await app.register(statisticsRoutes, { statistics: ctx.statistics, auth });
   await app.register(programmeRoutes, { programmes: ctx.programmes, targets: ctx.targets, auth });
-  const interfaceService = new InterfaceService(ctx.confirmation, ctx.batch, undefined, (err) => app.log.error({ err }, 'interface request failed'), ctx.database.db);
+  const interfaceService = new InterfaceService(ctx.confirmation, ctx.batch, undefined, (err) => app.log.error({ err }, 'interface request failed'), ctx.database.db, ctx.database.events);
   await app.register(interfaceRoutes, { interfaceService, auth });
   await app.register(batchRoutes, { batch: ctx.batch, auth });
   await app.register(itFundRoutes, { itfund: ctx.itfund, auth });

@@ -65,13 +65,13 @@ export async function createContext(
     const registry = new RegistryService(database.db, linkSecret, options.clock);
     const credentials = new CredentialService(database.db, options.clock);
     await credentials.ensureBootstrapAdmin(config.adminToken);
-    const recorder = new UsageRecorder(database.db, config.groupCommitMaxBatch);
+    const recorder = new UsageRecorder(database.events, config.groupCommitMaxBatch);
     const confirmation = new ConfirmationService(database.db, recorder, registry, options.clock, certificateFactsOf);
-    const audit = new AuditService(database.db, options.clock);
+    const audit = new AuditService(database.db, options.clock, database.events);
     const personHistory = new PersonHistoryIndexer(database.db);
     if (options.personHistoryIndexer !== false && database.dialect === 'sqlite') personHistory.start();
-    const consent = new ConsentService(database.db, config.consentValidityHours, options.clock);
-    const challenges = new ChallengeLedger(database.db, options.clock, config.groupCommitMaxBatch);
+    const consent = new ConsentService(database.db, config.consentValidityHours, options.clock, database.events);
+    const challenges = new ChallengeLedger(database.events, options.clock, config.groupCommitMaxBatch);
     const cards = new CardService(database.db, registry, recorder, challenges, consent, audit, options.clock);
     const disasters = new DisasterService(database.db, options.clock);
     const clinical = new ClinicalService(database.db, registry, consent, audit, disasters, options.clock);

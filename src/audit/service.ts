@@ -131,10 +131,12 @@ export class AuditService {
   constructor(
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
+    /** Where entries are written (DatabaseHandle.events: never behind a long registry transaction). */
+    private readonly events: Db = db,
   ) {}
 
-  /** Appends one entry; pass the transaction of the read it records so both commit together. */
-  async record(entry: AuditEntry, db: Db = this.db): Promise<string> {
+  /** Appends one entry. */
+  async record(entry: AuditEntry, db: Db = this.events): Promise<string> {
     const row = auditRow(entry, this.clock());
     await insertMany(db, 'access_log', [row]);
     return row.id;

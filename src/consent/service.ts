@@ -57,6 +57,8 @@ export class ConsentService {
     private readonly db: Db,
     private readonly validityHours: number,
     private readonly clock: () => Date = () => new Date(),
+    /** Where answers are written (DatabaseHandle.events: never behind a long registry transaction). */
+    private readonly events: Db = db,
   ) {}
 
   /**
@@ -92,7 +94,7 @@ export class ConsentService {
   }
 
   /** Records one answer. An empty scopes list is a valid "no to everything" (recorded, grants nothing). */
-  async grant(input: GrantInput, db: Db = this.db): Promise<ConsentRecord> {
+  async grant(input: GrantInput, db: Db = this.events): Promise<ConsentRecord> {
     const { row, record } = this.buildGrant(input);
     await insertMany(db, 'consents', [row]);
     return record;

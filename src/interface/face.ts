@@ -67,6 +67,8 @@ export class FaceResults {
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
     private readonly references?: ReferenceNumbers,
+    /** Where the access log is written (DatabaseHandle.events). */
+    private readonly events: Db = db,
   ) {}
 
   /** The facility's card-confirmation results after `after`, at most `limit`, in `characterCode`. */
@@ -96,7 +98,7 @@ export class FaceResults {
       }
     }
     // Logged before the answer leaves.
-    await insertMany(this.db, 'access_log', accessLog);
+    await insertMany(this.events, 'access_log', accessLog);
     const next = page.length > 0 ? String(page[page.length - 1].id) : String(after);
     return { results, next, more };
   }

@@ -78,9 +78,11 @@ export class InterfaceService {
     private readonly clock: () => Date = () => new Date(),
     private readonly logError: (e: unknown) => void = () => {},
     private readonly db: Db,
+    /** The hot appends' handle (DatabaseHandle.events): usage events and stored results are written there. */
+    private readonly events: Db = db,
   ) {
     this.references = new ReferenceNumbers(db, clock);
-    this.face = new FaceResults(db, clock, this.references);
+    this.face = new FaceResults(db, clock, this.references, events);
   }
 
   /** Answers one request file for a facility; with `idempotencyKey`, at most once per key. */
@@ -153,7 +155,7 @@ export class InterfaceService {
    */
   private async storeOnce(facilityCode: string, once: Once, file: ResultFile, work: (trx: Db) => Promise<void>): Promise<ResultFile> {
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.events.transaction().execute(async (trx) => {
         await work(trx);
         await this.insertStored(trx, facilityCode, once, file);
       });
@@ -262,12 +264,14 @@ export class InterfaceService {
     // A malformed date is refused by the rules row by row (as an エラー) — the batch keeps it as given.
     const asOf = date && /^\d{4}-\d{2}-\d{2}$/.test(date) ? date : undefined;
     if (once) {
-      // The batch and the stored acceptance commit together: a retried upload never makes a second batch.
+      // The stored acceptance is written (on the events file) inside the batch's transaction, just
+      // before it commits: a copy that got there first makes this batch roll back, so a retried
+      // upload never makes a second batch.
       let file: ResultFile | undefined;
       try {
-        await this.batch.submit(facilityCode, rows, 'xml', meta, asOf, async (trx, accepted) => {
+        await this.batch.submit(facilityCode, rows, 'xml', meta, asOf, async (_trx, accepted) => {
           file = this.file(once.resultName, 'OQSmuquc01', this.acceptance(facilityCode, header, characterCode, accepted), characterCode);
-          await this.insertStored(trx, facilityCode, once, file);
+          await this.events.transaction().execute((events) => this.insertStored(events, facilityCode, once, file!));
         });
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;

@@ -13,6 +13,7 @@ import { transitionMigrations } from '../programmes/transition/migrations.ts';
 import { itFundMigrations } from '../itfund/migrations.ts';
 import { interfaceMigrations } from '../interface/migrations.ts';
 import { personHistoryMigrations } from '../audit/person-history.ts';
+import { eventsFileMigrations } from './events-file.ts';
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   const t = typesFor(dialect);
@@ -155,6 +156,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     ...itFundMigrations(t),
     ...interfaceMigrations(t),
     ...personHistoryMigrations(t),
+    ...eventsFileMigrations(t),
   };
 }
 

@@ -9,7 +9,20 @@ import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type DialectAdapter, type Generated, type Insertable, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type DialectAdapter,
+  type Generated,
+  type Insertable,
+  type Transaction,
+} from 'kysely';
+import { SplitSqliteDriver } from './sqlite-split-driver.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -132,6 +145,14 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 export interface DatabaseHandle {
   db: Kysely<Database>;
+  /**
+   * The hot appends' own handle: usage events, consents, the access log, used card challenges and
+   * stored interface results are written through it and only through it. On a SQLite file those
+   * tables live in a second file (EVENTS_SCHEMA) with its own writer, so a long transaction on the
+   * registry (an import) never holds up a confirmation's commit; reads through `db` see them as
+   * ordinary tables. On PostgreSQL and in memory it is `db` itself.
+   */
+  events: Kysely<Database>;
   dialect: Dialect;
   /** Where it lives, with no password (for logs). */
   description: string;
@@ -283,45 +304,57 @@ export interface OpenOptions {
 export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHandle {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const raw = new SQLite(path);
-    raw.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a committed transaction survives a crash of the process (what the
-    // group-commit promise relies on); only a power loss can roll back the last commits.
-    raw.pragma('synchronous = NORMAL');
-    raw.pragma('foreign_keys = ON');
-    raw.pragma('busy_timeout = 5000');
-    raw.pragma('cache_size = -65536');
-    // Temporary data in memory: a large multi-row INSERT inside a transaction journals the pages it
-    // changes (to undo that statement alone), and past 64 KiB that journal would spill to a temporary
-    // file (a quarter of a bulk import's insert time). The database file and its durability are untouched.
-    raw.pragma('temp_store = memory');
-    // Reads through a memory map: a page the OS already caches costs no read() call and no copy,
-    // which makes the card-number lookups of a large registry much cheaper (writes still go to the WAL).
-    if (path !== ':memory:') raw.pragma('mmap_size = 2147483648');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+    if (path === ':memory:') {
+      const raw = openWriter(path);
+      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+      connections.set(db, { writer: raw, reader: undefined });
+      return { db, events: db, dialect: 'sqlite', description: 'sqlite::memory:', close: async () => {
+        connections.delete(db);
+        await db.destroy();
+      } };
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    const eventsPath = eventsFileOf(path);
+    const raw = openWriter(path, eventsPath);
     // Hot paths run synchronously on the connection itself (see runRead, insertRowsAtOnce) when no
     // Kysely transaction is open on it: that keeps its page cache warm, which a second connection
     // loses at every commit. While a transaction is open (an import yields between its batches),
     // reads go to a read-only connection instead: it sees only committed rows and does not queue
-    // behind the transaction.
-    let reader: SQLite.Database | undefined;
-    if (path !== ':memory:') {
-      reader = new SQLite(path, { readonly: true });
-      reader.pragma('cache_size = -65536');
-      reader.pragma('mmap_size = 2147483648');
-      reader.pragma('busy_timeout = 5000');
-    }
+    // behind the transaction (SplitSqliteDriver does the same for every Kysely query).
+    const reader = new SQLite(path, { readonly: true });
+    reader.pragma('cache_size = -65536');
+    reader.pragma('mmap_size = 2147483648');
+    reader.pragma('busy_timeout = 5000');
+    reader.prepare(`attach database ? as ${EVENTS_SCHEMA}`).run(eventsPath);
+    const db = new Kysely<Database>({
+      dialect: {
+        createAdapter: () => new SqliteAdapter(),
+        createDriver: () => new SplitSqliteDriver(withStatementCache(raw), withStatementCache(reader)),
+        createIntrospector: (k) => new SqliteIntrospector(k),
+        createQueryCompiler: () => new SqliteQueryCompiler(),
+      },
+    });
     connections.set(db, { writer: raw, reader });
-    const checkpointer = options.backgroundCheckpoints && path !== ':memory:' ? startCheckpointer(raw, path) : undefined;
+    // The hot appends' writer: the same two files, its own connection. It writes only the events
+    // file, and the main connection never does (outside migrations), so neither ever waits on the
+    // other's lock while holding its own across an await.
+    const hot = openWriter(path, eventsPath);
+    const events = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(hot) }) });
+    connections.set(events, { writer: hot, reader: undefined });
+    const checkpointer = options.backgroundCheckpoints ? startCheckpointer(raw, path) : undefined;
+    const eventsCheckpointer = options.backgroundCheckpoints ? startCheckpointer(hot, eventsPath) : undefined;
     return {
       db,
+      events,
       dialect: 'sqlite',
       description: `sqlite:${path}`,
       close: async () => {
         connections.delete(db);
+        connections.delete(events);
+        await eventsCheckpointer?.stop();
         await checkpointer?.stop();
-        reader?.close();
+        await events.destroy();
+        reader.close();
         await db.destroy();
       },
     };
@@ -337,9 +370,42 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     postgresPools.set(db, pool);
-    return { db, dialect: 'postgres', description: describeDatabaseUrl(url), close: () => db.destroy() };
+    return { db, events: db, dialect: 'postgres', description: describeDatabaseUrl(url), close: () => db.destroy() };
   }
   throw new Error(`Unsupported database URL: ${describeDatabaseUrl(url)} (use sqlite:PATH or postgres://…)`);
+}
+
+/** The schema name under which a SQLite store's hot-append file is attached. */
+export const EVENTS_SCHEMA = 'events';
+
+/** The hot appends' file beside a SQLite store: ./data/onshi.db → ./data/onshi-events.db. */
+export function eventsFileOf(path: string): string {
+  return path.endsWith('.db') ? `${path.slice(0, -3)}-events.db` : `${path}-events`;
+}
+
+/** A read-write SQLite connection set up as onshi wants it, with the events file attached when given. */
+function openWriter(path: string, eventsPath?: string): SQLite.Database {
+  const raw = new SQLite(path);
+  raw.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a committed transaction survives a crash of the process (what the
+  // group-commit promise relies on); only a power loss can roll back the last commits.
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('cache_size = -65536');
+  // Temporary data in memory: a large multi-row INSERT inside a transaction journals the pages it
+  // changes (to undo that statement alone), and past 64 KiB that journal would spill to a temporary
+  // file (a quarter of a bulk import's insert time). The database file and its durability are untouched.
+  raw.pragma('temp_store = memory');
+  // Reads through a memory map: a page the OS already caches costs no read() call and no copy,
+  // which makes the card-number lookups of a large registry much cheaper (writes still go to the WAL).
+  if (path !== ':memory:') raw.pragma('mmap_size = 2147483648');
+  if (eventsPath) {
+    raw.prepare(`attach database ? as ${EVENTS_SCHEMA}`).run(eventsPath);
+    raw.pragma(`${EVENTS_SCHEMA}.journal_mode = WAL`);
+    raw.pragma(`${EVENTS_SCHEMA}.synchronous = NORMAL`);
+  }
+  return raw;
 }
 
 export function nowIso(): string {
