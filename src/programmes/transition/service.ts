@@ -2,12 +2,11 @@
 // issue-due job without any application, or on request (lost or suspended My Number card), the
 // member's transition record and the print data for mailing.
 
-import { stringify } from 'csv-stringify/sync';
-import iconv from 'iconv-lite';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../../platform/errors.ts';
+import { csvShiftJis, csvText } from '../../platform/csv.ts';
 import { newId } from '../../platform/ids.ts';
 import { isIsoDate, todayJst } from '../../platform/time.ts';
 import { periodForDate } from '../../confirmation/rules.ts';
@@ -239,6 +238,8 @@ export class TransitionService {
   /**
    * Print data of the certificates an insurer issued between two dates (mailing to the member's
    * address as recorded on the issue date): CSV with a header row, UTF-8 or Shift_JIS (cp932).
+   * Shift_JIS that cannot carry a name or address is refused as a whole, listing the rows (422
+   * ONSHI_EXPORT_NOT_ENCODABLE): a mailer must not go out with "?" in a name.
    */
   async printCsv(insurerNumber: string, input: { from?: unknown; to?: unknown; charset?: unknown }): Promise<Buffer> {
     const errors: FieldError[] = [];
@@ -256,8 +257,8 @@ export class TransitionService {
       return [r.number, r.insurer_number, r.insurer_name, r.symbol, r.card_number, r.branch, p.name, p.name_kana, p.birth_date, p.postal_code ?? '', p.address, r.qualified_from, r.issued_on, r.valid_until, r.origin];
     });
     const header = ['資格確認書番号', '保険者番号', '保険者名称', '記号', '番号', '枝番', '氏名', 'フリガナ', '生年月日', '郵便番号', '住所', '資格取得年月日', '交付年月日', '有効期限', '交付区分'];
-    const text = stringify([header, ...records], { record_delimiter: '\r\n' });
-    return charset === 'utf-8' || charset === 'utf8' ? Buffer.from(text, 'utf8') : iconv.encode(text, 'cp932');
+    if (charset === 'utf-8' || charset === 'utf8') return Buffer.from(csvText([header, ...records], { eol: '\r\n' }), 'utf8');
+    return csvShiftJis(header, records, { eol: '\r\n' });
   }
 }
 
