@@ -91,8 +91,13 @@ export async function findPersonByLinkKey(db: Db, linkKey: string): Promise<stri
   return r?.id;
 }
 
-export async function personExists(db: Db, id: string): Promise<boolean> {
-  return (await db.selectFrom('persons').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
+/**
+ * Whether the insurer holds or held (an ended membership counts) a membership of this person: the
+ * only persons an insurer may name by id. Others join a person through the My Number link key.
+ */
+export async function insurerHeldPerson(db: Db, insurerNumber: string, personId: string): Promise<boolean> {
+  const r = await db.selectFrom('memberships').select('id').where('person_id', '=', personId).where('insurer_number', '=', insurerNumber).limit(1).executeTakeFirst();
+  return r !== undefined;
 }
 
 export async function insertMemberships(db: Db, rows: readonly MembershipsTable[]): Promise<void> {
@@ -259,12 +264,17 @@ async function anyMembershipInRange(db: Db, insurerNumber: string, keys: readonl
   return rows.length > 0;
 }
 
-/** The person ids among `ids` that exist. */
-export async function existingPersonIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+/** The person ids among `ids` that the insurer holds or held (see insurerHeldPerson). */
+export async function personIdsHeldByInsurer(db: Db, insurerNumber: string, ids: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (const chunk of lookupChunks([...new Set(ids)])) {
-    const rows = await runStatement<{ id: string }>(db, `registry.existingPersonIds.${LOOKUP_CHUNK}`, (d) => d.selectFrom('persons').select('id').where('id', 'in', chunk), chunk);
-    for (const r of rows) found.add(r.id);
+    const rows = await runStatement<{ person_id: string }>(
+      db,
+      `registry.personIdsHeldByInsurer.${LOOKUP_CHUNK}`,
+      (d) => d.selectFrom('memberships').select('person_id').where('person_id', 'in', chunk).where('insurer_number', '=', insurerNumber),
+      [...chunk, insurerNumber],
+    );
+    for (const r of rows) found.add(r.person_id);
   }
   return found;
 }

@@ -89,7 +89,7 @@ export const AddMemberBody = Type.Object({
   relationship: enumOf(relationships, 'self 本人 | family 家族'),
   qualifiedFrom: Date('資格取得年月日'),
   myNumber: Type.Optional(Type.String({ description: 'Links this membership to the same person across insurers. Used once to derive a keyed pseudonym and never stored or returned.' })),
-  personId: Type.Optional(Type.String({ description: 'Join an existing person (from an earlier membership)' })),
+  personId: Type.Optional(Type.String({ description: 'Join a person this insurer holds or held (an earlier membership here); across insurers persons are joined only by myNumber. Any other id: 404 ONSHI_PERSON_NOT_FOUND' })),
 });
 
 export const ChangeMemberBody = Type.Object({

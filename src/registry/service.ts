@@ -25,7 +25,7 @@ import {
   defaultCopayRate,
   insurerKindAgreesWithNumber,
   insurerKinds,
-  isNonEmptyText,
+  organisationNameError,
   lossReasons,
   prefectureName,
   validateAttributes,
@@ -43,6 +43,9 @@ export type MemberView = Omit<repo.MembershipRow, 'createdAt'> & PeriodRecord;
 export interface MemberWithHistory extends MemberView {
   history: repo.StoredPeriod[];
 }
+
+/** The rejection of an import row naming a person the insurer never held (unknown or foreign alike). */
+const UNKNOWN_PERSON = "no such person among this insurer's members, present or past";
 
 function invalid(errors: FieldError[]): never {
   throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors });
@@ -109,7 +112,8 @@ export class RegistryService {
     const errors: FieldError[] = [];
     const numberError = validateInsurerNumber(input.insurerNumber);
     if (numberError) errors.push(numberError);
-    if (!isNonEmptyText(input.name, 200)) errors.push(fieldError('name', input.name ? 'format' : 'required'));
+    const nameError = organisationNameError(input.name);
+    if (nameError) errors.push(nameError);
     if (!insurerKinds.includes(input.kind as InsurerKind)) errors.push(fieldError('kind', input.kind ? 'not_allowed' : 'required', insurerKinds.join('|')));
     else if (!numberError && !insurerKindAgreesWithNumber(input.kind as InsurerKind, input.insurerNumber as string)) {
       errors.push(fieldError('insurerNumber', 'mismatch', '6-digit numbers are municipal NHI (kokuho)'));
@@ -172,9 +176,11 @@ export class RegistryService {
   // Members
 
   /**
-   * Validates a member body and builds its rows. Person linking: `personId` joins a known person;
-   * `myNumber` finds or creates the person by link key (the number is dropped here); neither makes a
-   * new person. `pendingLinks` lets a bulk import link two rows of the same file to one person.
+   * Validates a member body and builds its rows. Person linking: `personId` joins a person this
+   * insurer holds or held (anyone else's is ONSHI_PERSON_NOT_FOUND, as an unknown id is: a tenant
+   * cannot attach records to another insurer's person); `myNumber` finds or creates the person by
+   * link key (the number is dropped here), the only join across insurers; neither makes a new
+   * person. `pendingLinks` lets a bulk import link two rows of the same file to one person.
    */
   async prepareMember(
     insurerNumber: string,
@@ -194,7 +200,8 @@ export class RegistryService {
     let personId: string;
     let newPerson: PreparedMember['newPerson'];
     if (typeof body.personId === 'string' && body.personId !== '') {
-      if (!(await repo.personExists(db, body.personId))) return { errors: [fieldError('personId', 'not_allowed', 'no such person')] };
+      // Unknown and foreign ids get one answer: the route tells nothing about which persons exist.
+      if (!(await repo.insurerHeldPerson(db, insurerNumber, body.personId))) throw new OnshiError('ONSHI_PERSON_NOT_FOUND');
       personId = body.personId;
     } else if (typeof body.myNumber === 'string' && body.myNumber !== '') {
       const linkKey = this.linkKeyOf(body.myNumber);
@@ -491,7 +498,7 @@ export class RegistryService {
       else if (typeof body.myNumber === 'string' && body.myNumber !== '') linkKeys[i] = this.linkKeyOf(body.myNumber);
     }
     const existing = await repo.existingMembershipKeys(trx, insurerNumber, cardKeys);
-    const knownPersons = personIds.length ? await repo.existingPersonIds(trx, personIds) : new Set<string>();
+    const knownPersons = personIds.length ? await repo.personIdsHeldByInsurer(trx, insurerNumber, personIds) : new Set<string>();
     const wantedLinks = linkKeys.filter((k): k is string => k !== undefined);
     const linkedPersons = wantedLinks.length ? await repo.personsByLinkKeys(trx, wantedLinks) : new Map<string, string>();
 
@@ -514,7 +521,7 @@ export class RegistryService {
       const linkKey = linkKeys[i];
       if (typeof body.personId === 'string' && body.personId !== '') {
         if (!knownPersons.has(body.personId)) {
-          reject(line, [fieldError('personId', 'not_allowed', 'no such person')]);
+          reject(line, [fieldError('personId', 'not_allowed', UNKNOWN_PERSON)]);
           continue;
         }
         personId = body.personId;

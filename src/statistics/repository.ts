@@ -7,7 +7,18 @@ import { insertMany, type Database, type Db, type Dialect } from '../platform/db
 import type { FacilityMonthStatsTable } from './tables.ts';
 import { addMonths, firstDayOf } from './rules.ts';
 
-const STATE = 'usage_events';
+/**
+ * The rollup's progress row. Named for what it counts: since answers of エラー stopped counting, the
+ * state row is a new one, so the first rollup after the upgrade rebuilds every month without them.
+ */
+const STATE = 'usage_events.confirmed';
+
+/**
+ * The events that count as confirmations. An エラー answer (a malformed inquiry: no eligibility was
+ * looked up) stays in usage_events for the record but is not a confirmation: counting it lowered a
+ * facility's utilisation rate and incentive for requests its own software got wrong.
+ */
+const confirmedOnly = (result: 'result' | 'e.result') => sql.raw(`${result} <> 'error'`);
 
 function monthExpr(dialect: Dialect, column: string) {
   return dialect === 'postgres' ? sql.raw(`to_char(${column}, 'YYYY-MM')`) : sql.raw(`substr(${column}, 1, 7)`);
@@ -61,7 +72,7 @@ export async function rollup(db: Kysely<Database>, dialect: Dialect, now: string
       await trx.deleteFrom('facility_month_stats').where('source', '=', 'events').execute();
       await trx.deleteFrom('insurer_month_stats').execute();
       const r = await sql`insert into facility_month_stats (facility_code, month, confirmations, card_uses, card_users, claims, source)
-        select facility_code, ${m}, count(*), ${cardUses}, ${cardUsers}, null, 'events' from usage_events where id <= ${to}
+        select facility_code, ${m}, count(*), ${cardUses}, ${cardUsers}, null, 'events' from usage_events where id <= ${to} and ${confirmedOnly('result')}
         group by facility_code, ${m}
         on conflict (facility_code, month) do nothing`.execute(trx);
       report.facilityMonths = Number(r.numAffectedRows ?? 0);
@@ -78,7 +89,7 @@ export async function rollup(db: Kysely<Database>, dialect: Dialect, now: string
       const r = await sql`insert into facility_month_stats (facility_code, month, confirmations, card_uses, card_users, claims, source)
         select d.key, d.month, count(*), ${cardUses}, ${cardUsers}, null, 'events'
         from stats_dirty_months d join usage_events e on e.facility_code = d.key and e.occurred_on >= d.first_day and e.occurred_on < d.next_first_day
-        where d.kind = 'facility' and e.id <= ${to}
+        where d.kind = 'facility' and e.id <= ${to} and ${confirmedOnly('e.result')}
         group by d.key, d.month
         on conflict (facility_code, month) do nothing`.execute(trx);
       report.facilityMonths = Number(r.numAffectedRows ?? 0);
@@ -86,7 +97,7 @@ export async function rollup(db: Kysely<Database>, dialect: Dialect, now: string
     }
     const r = await sql`insert into insurer_month_stats (insurer_number, month, confirmations, card_uses)
       select insurer_number, ${m}, count(*), ${cardUses} from usage_events
-      where id > ${from} and id <= ${to} and insurer_number is not null
+      where id > ${from} and id <= ${to} and insurer_number is not null and ${confirmedOnly('result')}
       group by insurer_number, ${m}
       on conflict (insurer_number, month) do update set confirmations = insurer_month_stats.confirmations + excluded.confirmations, card_uses = insurer_month_stats.card_uses + excluded.card_uses`.execute(trx);
     report.insurerMonths = Number(r.numAffectedRows ?? 0);
