@@ -210,11 +210,54 @@ export async function countRoundMembers(db: Db, f: RoundFilter): Promise<number>
 /** One chunk of the round's members after `after` in membership id order, with their employer data. */
 export async function roundMembersChunk(db: Db, f: RoundFilter & { after: string | null; limit: number }) {
   let q = roundMembersQuery(db, f)
-    .select(['m.id', 'm.qualified_from', 'm.lost_on', 'e.office_symbol', 'e.office_name', 'e.office_address', 'e.office_postal_code', 'e.voluntary_continuation', 'e.symbol_changed_on', 'e.updated_at'])
+    .select([
+      'm.id', 'm.symbol', 'm.number', 'm.relationship', 'm.qualified_from', 'm.lost_on',
+      'e.office_symbol', 'e.office_name', 'e.office_address', 'e.office_postal_code', 'e.voluntary_continuation', 'e.symbol_changed_on', 'e.updated_at',
+    ])
     .orderBy('m.id')
     .limit(f.limit);
   if (f.after !== null) q = q.where('m.id', '>', f.after);
   return q.execute();
+}
+
+export interface HouseholdEmployer {
+  office_symbol: string;
+  office_name: string;
+  office_address: string;
+  office_postal_code: string | null;
+  voluntary_continuation: number;
+  updated_at: string;
+}
+
+/**
+ * The employer data of the insured persons (relationship self) of some households, each named by
+ * card symbol and number at one insurer: key `symbol\tnumber`. Where a household's insured person
+ * held several memberships with employer data, the one current on `onDate` wins, else the latest.
+ */
+export async function householdEmployers(db: Db, insurerNumber: string, households: readonly { symbol: string; number: string }[], onDate: string): Promise<Map<string, HouseholdEmployer>> {
+  const out = new Map<string, HouseholdEmployer>();
+  const unique = [...new Map(households.map((k) => [`${k.symbol}\t${k.number}`, k])).values()];
+  const rank = (r: { qualified_from: string; lost_on: string | null }) => (r.qualified_from <= onDate && (r.lost_on === null || r.lost_on > onDate) ? 1 : 0);
+  const best = new Map<string, { qualified_from: string; lost_on: string | null }>();
+  for (let i = 0; i < unique.length; i += 400) {
+    const chunk = unique.slice(i, i + 400);
+    const rows = await db
+      .selectFrom('memberships as m')
+      .innerJoin('member_employers as e', 'e.membership_id', 'm.id')
+      .select(['m.symbol', 'm.number', 'm.qualified_from', 'm.lost_on', 'e.office_symbol', 'e.office_name', 'e.office_address', 'e.office_postal_code', 'e.voluntary_continuation', 'e.updated_at'])
+      .where('m.insurer_number', '=', insurerNumber)
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('m.symbol', 'm.number'), 'in', chunk.map((k) => tuple(k.symbol, k.number))))
+      .where('m.relationship', '=', 'self')
+      .execute();
+    for (const r of rows) {
+      const key = `${r.symbol}\t${r.number}`;
+      const held = best.get(key);
+      if (held && (rank(held) > rank(r) || (rank(held) === rank(r) && held.qualified_from >= r.qualified_from))) continue;
+      best.set(key, r);
+      out.set(key, { office_symbol: r.office_symbol, office_name: r.office_name, office_address: r.office_address, office_postal_code: r.office_postal_code, voluntary_continuation: Number(r.voluntary_continuation), updated_at: r.updated_at });
+    }
+  }
+  return out;
 }
 
 // Tracking serials, pieces, boxes

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   BOX_LIMIT_MG,
   currentOn,
+  employerOfPiece,
   extractionProblem,
   gramsToMg,
   inRound,
@@ -118,6 +119,17 @@ describe('rounds', () => {
     expect(routeOf({ officeSymbol: 'A1', voluntaryContinuation: false })).toEqual({ route: 'employer', reason: 'ordinary' });
     expect(routeOf({ officeSymbol: 'A1', voluntaryContinuation: true })).toEqual({ route: 'home', reason: 'voluntary_continuation' });
     expect(routeOf(null)).toEqual({ route: 'home', reason: 'no_employer' });
+  });
+
+  it("a dependant without employer data goes by the insured person's; nobody else borrows it", () => {
+    const own = { officeSymbol: 'B2', voluntaryContinuation: false };
+    const insured = { officeSymbol: 'A1', voluntaryContinuation: false };
+    expect(employerOfPiece(null, 'family', insured)).toBe(insured);
+    expect(employerOfPiece(own, 'family', insured)).toBe(own);
+    expect(employerOfPiece(null, 'family', undefined)).toBeNull();
+    expect(employerOfPiece(null, 'self', insured)).toBeNull();
+    // The household of a 任意継続 member is mailed home, the dependants with it.
+    expect(routeOf(employerOfPiece(null, 'family', { officeSymbol: 'A1', voluntaryContinuation: true }))).toEqual({ route: 'home', reason: 'voluntary_continuation' });
   });
 });
 

@@ -72,6 +72,16 @@ export function inRound(m: MemberForRound, extractedOn: string, window: { from: 
   return inWindow(m.qualifiedFrom) || inWindow(m.symbolChangedOn);
 }
 
+/**
+ * The employer data a member's piece goes by: the member's own; for a dependant (family) without
+ * any, that of the insured person of the same household (insurer, card symbol and number), whose
+ * employer hands out the household's notices; otherwise none.
+ */
+export function employerOfPiece<E>(own: E | null, relationship: string, insuredPersons: E | undefined): E | null {
+  if (own !== null) return own;
+  return relationship === 'family' && insuredPersons !== undefined ? insuredPersons : null;
+}
+
 /** The route of a member's piece: 任意継続 and members without employer data are mailed home. */
 export function routeOf(employer: { officeSymbol: string; voluntaryContinuation: boolean } | null): { route: Route; reason: RouteReason } {
   if (employer === null) return { route: 'home', reason: 'no_employer' };

@@ -26,6 +26,7 @@ import {
   prefectureOfAddress,
   roundWindow,
   routeOf,
+  employerOfPiece,
   rounds,
   trackingNumber,
   type Round,
@@ -174,8 +175,9 @@ export class NoticeService {
   }
 
   /**
-   * Plans a round: a piece with a tracking number for every member in it (via the employer, or home
-   * for 任意継続 and members without employer data), then per employer the fewest boxes of at most
+   * Plans a round: a piece with a tracking number for every member in it (via the employer, a
+   * dependant's via its insured person's when it has none of its own; home for 任意継続 and members
+   * without employer data), then per employer the fewest boxes of at most
    * 4 kg. Runs in chunks; each chunk's rows and the job's cursor commit together, so a crashed run
    * started again resumes after the last committed chunk (and one piece per member and round is
    * enforced by a unique key as well). A finished round is answered, not planned again.
@@ -246,7 +248,7 @@ export class NoticeService {
       let after = cursor ? cursor.slice(2) : null;
       for (;;) {
         const step = await this.db.transaction().execute(async (trx) => {
-          const members = await repo.roundMembersChunk(trx, { ...filter, after, limit: chunkSize });
+          const members = await this.withHouseholdEmployers(trx, r, await repo.roundMembersChunk(trx, { ...filter, after, limit: chunkSize }));
           if (members.length === 0) return undefined;
           const rows = await this.pieceRows(trx, r, members);
           await this.rankPieces(trx, r.id, rows, members);
@@ -295,6 +297,18 @@ export class NoticeService {
 
   private async boxTotal(roundId: string): Promise<number> {
     return Number((await this.db.selectFrom('notice_boxes').select((eb) => eb.fn.countAll<number>().as('n')).where('round_id', '=', roundId).executeTakeFirstOrThrow()).n);
+  }
+
+  /** Dependants without employer data of their own take their insured person's (employerOfPiece). */
+  private async withHouseholdEmployers(trx: Db, r: repo.NoticeRoundsTable, members: Awaited<ReturnType<typeof repo.roundMembersChunk>>): Promise<typeof members> {
+    const wanting = members.filter((m) => m.office_symbol === null && m.relationship === 'family');
+    if (wanting.length === 0) return members;
+    const households = await repo.householdEmployers(trx, r.insurer_number, wanting, r.extracted_on);
+    return members.map((m) => {
+      if (m.office_symbol !== null) return m;
+      const e = employerOfPiece<repo.HouseholdEmployer>(null, m.relationship, households.get(`${m.symbol}\t${m.number}`));
+      return e === null ? m : { ...m, ...e };
+    });
   }
 
   private async pieceRows(trx: Db, r: repo.NoticeRoundsTable, members: Awaited<ReturnType<typeof repo.roundMembersChunk>>): Promise<repo.NoticePiecesTable[]> {
