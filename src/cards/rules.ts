@@ -3,6 +3,7 @@
 
 import { fieldError, type FieldError } from '../platform/errors.ts';
 import { isIsoDate } from '../platform/time.ts';
+import { checkText, TEXT_MAX } from '../platform/text.ts';
 import { isValidMyNumber } from '../registry/rules.ts';
 
 /** Wrong PINs in a row that lock the card (a real card's user-certificate PIN locks after 3). */
@@ -127,8 +128,7 @@ export function validateIssueCard(raw: Record<string, unknown>): { input: IssueC
   if (raw.myNumber === undefined || raw.myNumber === '') errors.push(fieldError('myNumber', 'required'));
   else if (typeof raw.myNumber !== 'string' || !/^\d{12}$/.test(raw.myNumber)) errors.push(fieldError('myNumber', 'format', '12 digits'));
   else if (!isValidMyNumber(raw.myNumber)) errors.push(fieldError('myNumber', 'check_digit'));
-  if (typeof raw.name !== 'string' || raw.name.trim() === '') errors.push(fieldError('name', raw.name ? 'format' : 'required'));
-  else if (raw.name.length > 100) errors.push(fieldError('name', 'out_of_range', 'at most 100 characters'));
+  checkText(errors, 'name', raw.name, { max: TEXT_MAX.name, required: true });
   if (raw.birthDate === undefined || raw.birthDate === '') errors.push(fieldError('birthDate', 'required'));
   else if (!isIsoDate(raw.birthDate)) errors.push(fieldError('birthDate', 'invalid_date'));
   if (raw.pin === undefined || raw.pin === '') errors.push(fieldError('pin', 'required'));

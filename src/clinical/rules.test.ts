@@ -117,7 +117,8 @@ describe('disaster decision', () => {
   it('validates declarations', () => {
     expect(validateDisaster({ name: 'x', prefectures: ['17'], startsAt: '2024-01-01T00:00:00Z', endsAt: '2024-01-02T00:00:00+09:00' })).toEqual([]);
     const codes = validateDisaster({ name: '', prefectures: ['48'], startsAt: '2024-01-01', endsAt: '2024-01-02T00:00:00Z' }).map((e) => `${e.field}:${e.code}`);
-    expect(codes.sort()).toEqual(['name:format', 'prefectures.0:format', 'startsAt:format']);
+    expect(codes.sort()).toEqual(['name:required', 'prefectures.0:format', 'startsAt:format']);
+    expect(validateDisaster({ name: '能登\u202e半島', prefectures: ['17'], startsAt: '2024-01-01T00:00:00Z', endsAt: '2024-01-02T00:00:00Z' }).map((e) => `${e.field}:${e.code}`)).toEqual(['name:forbidden_character']);
     expect(validateDisaster({ name: 'x', startsAt: '2024-01-02T00:00:00Z', endsAt: '2024-01-01T00:00:00Z' }).map((e) => `${e.field}:${e.code}`).sort()).toEqual(['endsAt:out_of_range', 'prefectures:required']);
   });
 });

@@ -4,7 +4,8 @@
 import { fieldError, type ErrorCode, type FieldError } from '../platform/errors.ts';
 import type { FacilityRole } from '../platform/auth.ts';
 import { addYears, isIsoDate } from '../platform/time.ts';
-import { isNonEmptyText, validateCardNumbers, validateFacilityCode, validateInsurerNumber, type FacilityType } from '../registry/rules.ts';
+import { validateCardNumbers, validateFacilityCode, validateInsurerNumber, type FacilityType } from '../registry/rules.ts';
+import { checkText } from '../platform/text.ts';
 
 export type ClinicalKind = 'medication' | 'checkups' | 'limit_info';
 
@@ -94,14 +95,14 @@ export function parseMedicationRow(row: Record<string, unknown>, today: string):
   if (facilityError) errors.push(facilityError);
   if (row.drugCode === undefined) errors.push(fieldError('drugCode', 'required'));
   else if (typeof row.drugCode !== 'string' || !DRUG_CODE_RE.test(row.drugCode)) errors.push(fieldError('drugCode', 'format', 'YJ code (12) or receipt code (9 digits)'));
-  if (!isNonEmptyText(row.drugName, 200)) errors.push(fieldError('drugName', row.drugName === undefined ? 'required' : 'format'));
+  checkText(errors, 'drugName', row.drugName, { max: 200, required: true });
   if (row.quantity === undefined) errors.push(fieldError('quantity', 'required'));
   else if (!isNumber(row.quantity) || row.quantity <= 0 || row.quantity > 100_000) errors.push(fieldError('quantity', 'out_of_range', '> 0'));
-  if (!isNonEmptyText(row.unit, 20)) errors.push(fieldError('unit', row.unit === undefined ? 'required' : 'format'));
+  checkText(errors, 'unit', row.unit, { max: 20, required: true });
   if (row.days !== undefined && row.days !== null && (!Number.isInteger(row.days) || (row.days as number) < 1 || (row.days as number) > 365)) {
     errors.push(fieldError('days', 'out_of_range', '1–365'));
   }
-  if (row.claimRef !== undefined && row.claimRef !== null && !isNonEmptyText(row.claimRef, 64)) errors.push(fieldError('claimRef', 'format'));
+  checkText(errors, 'claimRef', row.claimRef, { max: 64 });
   if (errors.length > 0) return { errors };
   return {
     value: {

@@ -10,7 +10,8 @@ import { newId } from '../platform/ids.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 import { RowRejections } from '../platform/rejections.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
-import { isNonEmptyText, validateCardNumbers, validateInsurerNumber } from '../registry/rules.ts';
+import { validateCardNumbers, validateInsurerNumber } from '../registry/rules.ts';
+import { checkText, TEXT_MAX } from '../platform/text.ts';
 import type { ImportRow } from '../registry/import.ts';
 import type { RegistryService } from '../registry/service.ts';
 import type { ConsentService } from '../consent/service.ts';
@@ -259,7 +260,7 @@ export class ClinicalService {
     if (!isIsoDate(query.birthDate)) errors.push(fieldError('birthDate', query.birthDate === undefined ? 'required' : 'invalid_date'));
     const byName = allowName && query.name !== undefined && query.number === undefined && query.insurerNumber === undefined;
     if (byName) {
-      if (!isNonEmptyText(query.name, 100)) errors.push(fieldError('name', 'format'));
+      checkText(errors, 'name', query.name, { max: TEXT_MAX.name, required: true });
     } else {
       const insurerError = validateInsurerNumber(query.insurerNumber);
       if (insurerError) errors.push(insurerError);

@@ -18,6 +18,7 @@ interface AuthRow {
 }
 import { facilityRoles, hashToken, newToken, type FacilityRole, type Principal } from '../platform/auth.ts';
 import { fieldError, OnshiError } from '../platform/errors.ts';
+import { textError, TEXT_MAX } from '../platform/text.ts';
 import { findFacility, findInsurer } from '../registry/repository.ts';
 import { roleFitsFacility } from './rules.ts';
 
@@ -81,7 +82,10 @@ export class CredentialService {
   async issue(input: IssueInput): Promise<CredentialView & { token: string }> {
     const id = newId();
     const token = newToken();
-    const label = typeof input.label === 'string' && input.label.trim() !== '' ? input.label.trim().slice(0, 200) : null;
+    // A label is free text like any other (platform/text.ts): refused, not cut, when it does not fit.
+    const labelError = textError('label', input.label, { max: TEXT_MAX.label });
+    if (labelError) throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors: [labelError] });
+    const label = typeof input.label === 'string' && input.label.trim() !== '' ? input.label.trim() : null;
     const base = { id, token_hash: hashToken(token), label, created_at: nowIso(), revoked_at: null, person_id: null, expires_at: null };
     const targets = [input.facilityCode, input.insurerNumber, input.admin === true ? true : undefined].filter((x) => x !== undefined);
     if (targets.length !== 1) {

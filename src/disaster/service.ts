@@ -5,7 +5,8 @@
 import type { Db } from '../platform/db.ts';
 import { newId } from '../platform/ids.ts';
 import { fieldError, OnshiError, type ErrorCode, type FieldError } from '../platform/errors.ts';
-import { isNonEmptyText, isPrefectureCode, validateFacilityCode } from '../registry/rules.ts';
+import { isPrefectureCode, validateFacilityCode } from '../registry/rules.ts';
+import { checkText, TEXT_MAX } from '../platform/text.ts';
 import '../clinical/tables.ts';
 
 export interface Disaster {
@@ -23,7 +24,7 @@ const INSTANT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d
 
 export function validateDisaster(input: Record<string, unknown>): FieldError[] {
   const errors: FieldError[] = [];
-  if (!isNonEmptyText(input.name, 200)) errors.push(fieldError('name', input.name === undefined ? 'required' : 'format'));
+  checkText(errors, 'name', input.name, { max: TEXT_MAX.organisationName, required: true });
   const prefectures = input.prefectures ?? [];
   const facilityCodes = input.facilityCodes ?? [];
   if (!Array.isArray(prefectures)) errors.push(fieldError('prefectures', 'format', 'an array of 2-digit codes'));

@@ -16,6 +16,7 @@ import { newId } from '../platform/ids.ts';
 import { todayJst } from '../platform/time.ts';
 import { allowedActions, evidenceOpen, type State } from './lifecycle.ts';
 import type { ItFundService } from './service.ts';
+import { hasForbiddenCharacter } from '../platform/text.ts';
 
 export interface ItFundEvidenceTable {
   id: string;
@@ -85,12 +86,12 @@ export class ItFundEvidence {
     const type = mediaTypeOf(input.contentType);
     if (!(evidenceContentTypes as readonly string[]).includes(type) || !Buffer.isBuffer(input.body)) throw new OnshiError('ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE', { accepted: [...evidenceContentTypes] });
     const bytes = input.body;
-    if (bytes.length > EVIDENCE_MAX_BYTES) throw new OnshiError('ONSHI_REQUEST_TOO_LARGE', { limitBytes: EVIDENCE_MAX_BYTES });
+    if (bytes.length > EVIDENCE_MAX_BYTES) throw new OnshiError('ONSHI_BODY_TOO_LARGE', { limitBytes: EVIDENCE_MAX_BYTES });
     const fileName = input.fileName?.trim();
     const errors = [];
     if (!fileName) errors.push(fieldError('fileName', 'required', 'in the x-file-name header (percent-encoded UTF-8) or ?fileName='));
     // eslint-disable-next-line no-control-regex
-    else if (fileName.length > 255 || /[\u0000-\u001f\u007f/\\"]/.test(fileName)) errors.push(fieldError('fileName', 'format', 'at most 255 characters, no path separators, quotes or control characters'));
+    else if (fileName.length > 255 || /[/\\"]/.test(fileName) || hasForbiddenCharacter(fileName)) errors.push(fieldError('fileName', 'format', 'at most 255 characters, no path separators, quotes or control characters'));
     if (bytes.length === 0) errors.push(fieldError('body', 'required', 'the file bytes'));
     if (errors.length) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors });
     const signature = signatures[type as EvidenceContentType];

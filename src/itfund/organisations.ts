@@ -14,6 +14,7 @@ import type { Database } from '../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
 import { todayJst } from '../platform/time.ts';
+import { checkText, TEXT_MAX } from '../platform/text.ts';
 import type { CaseView, ItFundService } from './service.ts';
 
 export interface ItFundOrganisationsTable {
@@ -101,7 +102,7 @@ export class ItFundOrganisations {
   async register(principal: Principal, body: Record<string, unknown>): Promise<OrganisationView> {
     const rep = this.representative(principal);
     const errors: FieldError[] = [];
-    if (typeof body.name !== 'string' || body.name.trim() === '') errors.push(fieldError('name', 'required'));
+    checkText(errors, 'name', body.name, { max: TEXT_MAX.organisationName, required: true });
     if (!(organisationKinds as readonly unknown[]).includes(body.kind)) errors.push(fieldError('kind', body.kind === undefined ? 'required' : 'not_allowed', organisationKinds.join('|')));
     const codes = body.memberFacilityCodes;
     if (!Array.isArray(codes) || codes.length === 0 || !codes.every((c) => typeof c === 'string' && c !== '')) errors.push(fieldError('memberFacilityCodes', 'required', 'a non-empty array of facility codes'));

@@ -8,6 +8,7 @@ import type { Database, Db } from '../platform/db.ts';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
 import { newId } from '../platform/ids.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
+import { checkText, textError, TEXT_MAX } from '../platform/text.ts';
 import { allowedActions, checkPeriod, checkTransition, defaultPeriods, states, transitions, type Action, type Periods, type State } from './lifecycle.ts';
 import { renderDecisionNotice } from './decision-notice.ts';
 import { ItFundEvidence, linkEvidence, listEvidence } from './evidence.ts';
@@ -279,6 +280,9 @@ export class ItFundService {
 
   /** (Also used by the evidence uploads.) Facility actions: the facility itself (facility_admin), or staff entering its paper form (flagged). Reviewer actions: administrators. */
   requireSide(principal: Principal, side: 'facility' | 'reviewer', body: Record<string, unknown>, facilityCode: string): boolean {
+    // A reason (paper applications, refusals, corrections) is a free note: the text rule applies.
+    const reasonError = textError('reason', body.reason, { max: TEXT_MAX.note, multiline: true });
+    if (reasonError) invalid([reasonError]);
     if (side === 'reviewer') {
       if (principal.kind !== 'admin') throw new OnshiError('ONSHI_AUTH_FORBIDDEN', { requiredKinds: ['admin'] });
       return false;
@@ -309,7 +313,7 @@ export class ItFundService {
     const category = row.category as Category;
     const errors: FieldError[] = [];
     const reasonRequired = () => {
-      if (typeof body.reason !== 'string' || body.reason.trim() === '') errors.push(fieldError('reason', 'required'));
+      checkText(errors, 'reason', body.reason, { max: TEXT_MAX.note, required: true, multiline: true });
     };
     switch (action) {
       case 'apply_readers': {
@@ -363,8 +367,9 @@ export class ItFundService {
         if (!Array.isArray(exclusions)) invalid([fieldError('exclusions', 'format', 'an array of {index, reason}')]);
         exclusions.forEach((x: unknown, i: number) => {
           if (!isObject(x) || !isCount(x.index) || x.index >= items.length) return void errors.push(fieldError(`exclusions.${i}.index`, 'out_of_range', `0..${items.length - 1}`));
-          if (typeof x.reason !== 'string' || x.reason.trim() === '') return void errors.push(fieldError(`exclusions.${i}.reason`, 'required'));
-          items[x.index].excludedReason = x.reason;
+          const reasonError = textError(`exclusions.${i}.reason`, x.reason, { max: TEXT_MAX.note, required: true, multiline: true });
+          if (reasonError) return void errors.push(reasonError);
+          items[x.index].excludedReason = x.reason as string;
         });
         if (body.amountYen !== undefined && !isCount(body.amountYen)) errors.push(fieldError('amountYen', 'out_of_range', 'a whole number ≥ 0'));
         if (errors.length) invalid(errors);

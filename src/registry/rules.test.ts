@@ -11,6 +11,7 @@ import {
   makeFacilityCode,
   mod10w21CheckDigit,
   prefectureName,
+  validateAttributes,
   validateFacility,
   validateFacilityCode,
   validateInsurerNumber,
@@ -144,6 +145,8 @@ describe('validateFacility', () => {
 
   it('accepts each type with the table digit it belongs to', () => {
     expect(validateFacility({ code: clinic, name: 'A', type: 'clinic' })).toEqual([]);
+    expect(problems(validateFacility({ code: clinic, name: 'A\u202e', type: 'clinic' }))).toEqual(['name:forbidden_character']);
+    expect(problems(validateFacility({ code: clinic, name: 'あ'.repeat(101), type: 'clinic' }))).toEqual(['name:too_long']);
     expect(validateFacility({ code: clinic, name: 'A', type: 'hospital' })).toEqual([]);
     expect(validateFacility({ code: dental, name: 'A', type: 'dental_clinic' })).toEqual([]);
     expect(validateFacility({ code: pharmacy, name: 'A', type: 'pharmacy' })).toEqual([]);
@@ -313,6 +316,32 @@ describe('validateNewMember', () => {
   it('reports a myNumber whose check digit is wrong and accepts a correct one', () => {
     expect(check({ myNumber: '123456789018' })).toEqual([]);
     expect(check({ myNumber: '123456789010' })).toEqual(['myNumber:check_digit']);
+  });
+
+  it('refuses controls, bidi controls and lone surrogates in names, kana, address and symbol (the text rule)', () => {
+    expect(check({ name: '山田\u0000DROP' })).toEqual(['name:forbidden_character']);
+    expect(check({ name: '山田\u0007太郎' })).toEqual(['name:forbidden_character']);
+    expect(check({ name: '山田\t太郎' })).toEqual(['name:forbidden_character']);
+    expect(check({ name: '山田\u0085太郎' })).toEqual(['name:forbidden_character']);
+    expect(check({ name: '山田\ud842' })).toEqual(['name:forbidden_character']);
+    expect(check({ address: '東京都\u202e千代田区' })).toEqual(['address:forbidden_character']);
+    expect(check({ address: '東京都\u2066千代田区' })).toEqual(['address:forbidden_character']);
+    expect(check({ nameKana: 'ヤマダ\u0000' })).toEqual(['nameKana:forbidden_character']);
+    expect(check({ symbol: '12\u202e' })).toEqual(['symbol:forbidden_character']);
+    // Characters outside the BMP are text like any other (𠮷 is a real family name's character).
+    expect(check({ name: '𠮷田　太郎' })).toEqual([]);
+  });
+
+  it('bounds names (100), kana (100) and addresses (200) in code points', () => {
+    expect(check({ name: '𠮷'.repeat(100) })).toEqual([]);
+    expect(check({ name: '𠮷'.repeat(101) })).toEqual(['name:too_long']);
+    expect(check({ nameKana: 'ア'.repeat(101) })).toEqual(['nameKana:too_long']);
+    expect(check({ address: 'あ'.repeat(200) })).toEqual([]);
+    expect(check({ address: 'あ'.repeat(201) })).toEqual(['address:too_long']);
+  });
+
+  it('applies the same rule to a change (validateAttributes)', () => {
+    expect(problems(validateAttributes({ name: '山田\u0000DROP', address: '\u202e' }, []))).toEqual(['address:forbidden_character', 'name:forbidden_character']);
   });
 });
 

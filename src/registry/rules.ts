@@ -2,6 +2,7 @@
 // validation of a member's fields. No I/O here.
 
 import { fieldError, type FieldError } from '../platform/errors.ts';
+import { codePointLength, hasForbiddenCharacter, textError, TEXT_MAX } from '../platform/text.ts';
 import { addDays, isIsoDate, isLeapYear } from '../platform/time.ts';
 import { PAPER_CARD_ABOLISHED_ON, paperCardIssueAllowed } from '../programmes/transition/rules.ts';
 
@@ -115,7 +116,8 @@ export function validateFacility(input: { code?: unknown; name?: unknown; type?:
   const errors: FieldError[] = [];
   const codeError = validateFacilityCode(input.code);
   if (codeError) errors.push(codeError);
-  if (!isNonEmptyText(input.name, 200)) errors.push(fieldError('name', input.name ? 'format' : 'required'));
+  const nameError = organisationNameError(input.name);
+  if (nameError) errors.push(nameError);
   if (!facilityTypes.includes(input.type as FacilityType)) {
     errors.push(fieldError('type', input.type ? 'not_allowed' : 'required', facilityTypes.join('|')));
   } else if (!codeError && facilityTableOfType[input.type as FacilityType] !== (input.code as string)[2]) {
@@ -128,8 +130,17 @@ export function validateFacility(input: { code?: unknown; name?: unknown; type?:
   return errors;
 }
 
+/**
+ * A one-line free text of at most `max` code points that passes the text rule (platform/text.ts).
+ * Validators that report the reason use textError; this is for the yes/no checks.
+ */
 export function isNonEmptyText(v: unknown, max: number): v is string {
-  return typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+  return typeof v === 'string' && v.trim().length > 0 && (v.length <= max || codePointLength(v) <= max) && !hasForbiddenCharacter(v);
+}
+
+/** The name of an insurer, a facility or another organisation: required, TEXT_MAX.organisationName. */
+export function organisationNameError(value: unknown, field = 'name'): FieldError | undefined {
+  return textError(field, value, { max: TEXT_MAX.organisationName, required: true });
 }
 
 // Card numbers. 記号 may be empty (後期高齢者医療 cards have none) and may hold kanji or kana on
@@ -142,7 +153,9 @@ const KANA_RE = /^[\u30a0-\u30ff\uff66-\uff9f\u3000 ー･・]+$/u;
 
 export function validateCardNumbers(input: { symbol?: unknown; number?: unknown; branch?: unknown }, branchRequired: boolean): FieldError[] {
   const errors: FieldError[] = [];
-  if (input.symbol !== undefined && input.symbol !== null && (typeof input.symbol !== 'string' || !SYMBOL_RE.test(input.symbol))) {
+  const symbolText = textError('symbol', input.symbol, { max: 38 });
+  if (symbolText) errors.push(symbolText);
+  else if (input.symbol !== undefined && input.symbol !== null && (typeof input.symbol !== 'string' || !SYMBOL_RE.test(input.symbol))) {
     errors.push(fieldError('symbol', 'format'));
   }
   if (input.number === undefined || input.number === null || input.number === '') errors.push(fieldError('number', 'required'));
@@ -188,14 +201,18 @@ export function validateAttributes(input: Record<string, unknown>, required: rea
   const errors: FieldError[] = [];
   for (const f of required) if (!isGiven(input[f])) errors.push(fieldError(f, 'required'));
   const { name, nameKana, birthDate, sex, address, postalCode, copayRate, limitCategory, paperCardIssuedOn, paperCardExpiresOn } = input;
-  if (isGiven(name) && !isNonEmptyText(name, 100)) errors.push(fieldError('name', 'format'));
-  if (isGiven(nameKana) && !(typeof nameKana === 'string' && nameKana.length <= 100 && KANA_RE.test(nameKana))) {
-    errors.push(fieldError('nameKana', 'format', 'katakana'));
-  }
+  // Free text by the one rule (platform/text.ts): controls, lone surrogates and bidi controls are
+  // refused, lengths counted in code points.
+  const nameError = isGiven(name) ? textError('name', name, { max: TEXT_MAX.name }) : undefined;
+  if (nameError) errors.push(nameError);
+  const kanaError = isGiven(nameKana) ? textError('nameKana', nameKana, { max: TEXT_MAX.kana }) : undefined;
+  if (kanaError) errors.push(kanaError);
+  else if (isGiven(nameKana) && !KANA_RE.test(nameKana as string)) errors.push(fieldError('nameKana', 'format', 'katakana'));
   const birthDateValid = isIsoDate(birthDate);
   if (isGiven(birthDate) && !birthDateValid) errors.push(fieldError('birthDate', 'invalid_date'));
   if (isGiven(sex) && !sexes.includes(sex as Sex)) errors.push(fieldError('sex', 'not_allowed', sexes.join('|')));
-  if (isGiven(address) && !isNonEmptyText(address, 200)) errors.push(fieldError('address', 'format'));
+  const addressError = isGiven(address) ? textError('address', address, { max: TEXT_MAX.address }) : undefined;
+  if (addressError) errors.push(addressError);
   if (isGiven(postalCode) && !(typeof postalCode === 'string' && POSTAL_CODE_RE.test(postalCode))) {
     errors.push(fieldError('postalCode', 'format', '123-4567'));
   }

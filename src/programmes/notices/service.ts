@@ -4,6 +4,7 @@
 // of pieces returned undelivered from an employer to the member's own address.
 
 import { csvShiftJis, csvText, type CsvCell } from '../../platform/csv.ts';
+import { checkText, TEXT_MAX } from '../../platform/text.ts';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../../platform/db.ts';
 import { nowIso } from '../../platform/db.ts';
@@ -11,7 +12,7 @@ import { fieldError, OnshiError, type FieldError } from '../../platform/errors.t
 import { newId } from '../../platform/ids.ts';
 import { isIsoDate, todayJst } from '../../platform/time.ts';
 import { periodForDate } from '../../confirmation/rules.ts';
-import { isNonEmptyText, prefectureName } from '../../registry/rules.ts';
+import { prefectureName } from '../../registry/rules.ts';
 import type { RegistryService } from '../../registry/service.ts';
 import * as jobs from '../transition/repository.ts';
 import * as repo from './repository.ts';
@@ -99,9 +100,9 @@ export class NoticeService {
   private validateEmployer(input: Record<string, unknown>, prefix: string): FieldError[] {
     const errors: FieldError[] = [];
     const f = (name: string) => `${prefix}${name}`;
-    if (!isNonEmptyText(input.officeSymbol, 20)) errors.push(fieldError(f('officeSymbol'), input.officeSymbol === undefined ? 'required' : 'format', '1–20 characters'));
-    if (!isNonEmptyText(input.officeName, 100)) errors.push(fieldError(f('officeName'), input.officeName === undefined ? 'required' : 'format', '1–100 characters'));
-    if (!isNonEmptyText(input.officeAddress, 200)) errors.push(fieldError(f('officeAddress'), input.officeAddress === undefined ? 'required' : 'format', '1–200 characters'));
+    checkText(errors, f('officeSymbol'), input.officeSymbol, { max: 20, required: true });
+    checkText(errors, f('officeName'), input.officeName, { max: TEXT_MAX.organisationName, required: true });
+    checkText(errors, f('officeAddress'), input.officeAddress, { max: TEXT_MAX.address, required: true });
     if (input.officePostalCode !== undefined && input.officePostalCode !== null && !(typeof input.officePostalCode === 'string' && POSTAL.test(input.officePostalCode))) {
       errors.push(fieldError(f('officePostalCode'), 'format', 'NNN-NNNN'));
     }
