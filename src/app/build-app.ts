@@ -9,6 +9,7 @@ import { installErrorHandling, makeAuthGuard } from '../platform/http.ts';
 import { loggerOptions } from '../platform/log.ts';
 import { checkpointStats } from '../platform/db.ts';
 import type { AppContext } from './context.ts';
+import { installSecurity } from './security.ts';
 import { registryRoutes } from '../registry/routes.ts';
 import { credentialRoutes } from '../credentials/routes.ts';
 import { confirmationRoutes } from '../confirmation/routes.ts';
@@ -35,10 +36,14 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
     bodyLimit: 4 * 1024 * 1024,
     genReqId: () => crypto.randomUUID(),
+    trustProxy: ctx.config.trustProxy,
   });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.decorateRequest('principal', null);
   installErrorHandling(app);
+
+  // Security headers and rate limits first: their hooks must see every route added after them.
+  await installSecurity(app, ctx.config);
 
   await app.register(swagger, {
     openapi: {
@@ -70,7 +75,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The documentation page loads swagger-ui's own scripts and styles: its policy allows them (and,
+  // served over plain HTTP as often as not, does not ask the browser to upgrade its requests).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: (csp) => csp.replace(/\s*upgrade-insecure-requests;?/, '') });
 
   const auth = makeAuthGuard((token) => ctx.credentials.authenticate(token));
 

@@ -10,6 +10,12 @@ export interface Config {
   /** Secret for the person link key (HMAC of the My Number); generated and kept in the database when unset. */
   readonly linkSecret: string | undefined;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Confirmations (card numbers, card, card challenges) per credential and minute; 0 turns the limit off. */
+  readonly rateLimitConfirmations: number;
+  /** Patient sign-in requests (challenge, sign-in) per client address and minute; 0 turns the limit off. */
+  readonly rateLimitSignIn: number;
+  /** Take the client address from X-Forwarded-For (behind a reverse proxy): the sign-in limit is per patient, not per proxy. */
+  readonly trustProxy: boolean;
   /** Log every request (method, route, status, time); off by default to keep the hot path lean. */
   readonly accessLog: boolean;
   /** Load the demo data set into an empty database at start. */
@@ -66,6 +72,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`ONSHI_LOG_LEVEL=${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
   const config: Config = {
     host: env.HOST || '127.0.0.1',
+    rateLimitConfirmations: int(env, 'ONSHI_RATE_LIMIT_CONFIRMATIONS', 600, 0, 1_000_000, problems),
+    rateLimitSignIn: int(env, 'ONSHI_RATE_LIMIT_SIGN_IN', 60, 0, 1_000_000, problems),
+    trustProxy: bool(env, 'ONSHI_TRUST_PROXY', false, problems),
     port,
     databaseUrl,
     adminToken,
