@@ -8,6 +8,7 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { installErrorHandling, makeAuthGuard } from '../platform/http.ts';
 import { loggerOptions } from '../platform/log.ts';
 import { checkpointStats } from '../platform/db.ts';
+import { closeIfBodyUnreadOnError } from '../platform/body-limit.ts';
 import type { AppContext } from './context.ts';
 import { installSecurity } from './security.ts';
 import { registryRoutes } from '../registry/routes.ts';
@@ -34,13 +35,14 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(ctx.config.logLevel),
     logController: new LogController({ disableRequestLogging: !ctx.config.accessLog }),
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: ctx.config.limitJsonBytes,
     genReqId: () => crypto.randomUUID(),
     trustProxy: ctx.config.trustProxy,
   });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.decorateRequest('principal', null);
   installErrorHandling(app);
+  app.addHook('onError', closeIfBodyUnreadOnError);
 
   // Security headers and rate limits first: their hooks must see every route added after them.
   await installSecurity(app, ctx.config);
@@ -122,22 +124,23 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     app.post('/bench/fixed', { schema: { hide: true } }, async () => fixed);
   }
 
-  await app.register(registryRoutes, { registry: ctx.registry, auth });
+  const config = ctx.config;
+  await app.register(registryRoutes, { registry: ctx.registry, auth, limits: { importBytes: config.limitImportBytes, importRows: config.limitImportRows } });
   await app.register(credentialRoutes, { credentials: ctx.credentials, auth });
   await app.register(confirmationRoutes, { confirmation: ctx.confirmation, auth });
   await app.register(cardRoutes, { cards: ctx.cards, credentials: ctx.credentials, auth });
-  await app.register(clinicalRoutes, { clinical: ctx.clinical, auth });
+  await app.register(clinicalRoutes, { clinical: ctx.clinical, auth, limits: { feedBytes: config.limitFeedBytes } });
   await app.register(disasterRoutes, { disasters: ctx.disasters, clinical: ctx.clinical, auth });
   await app.register(auditRoutes, { audit: ctx.audit, auth });
   await app.register(calculatorRoutes);
   await app.register(itFundCalculatorRoutes);
-  await app.register(statisticsRoutes, { statistics: ctx.statistics, auth });
+  await app.register(statisticsRoutes, { statistics: ctx.statistics, auth, limits: { importBytes: config.limitImportBytes, importRows: config.limitImportRows } });
   await app.register(programmeRoutes, { programmes: ctx.programmes, targets: ctx.targets, auth });
   const interfaceService = new InterfaceService(ctx.confirmation, ctx.batch, undefined, (err) => app.log.error({ err }, 'interface request failed'), ctx.database.db, ctx.database.events);
-  await app.register(interfaceRoutes, { interfaceService, auth });
-  await app.register(batchRoutes, { batch: ctx.batch, auth });
-  await app.register(itFundRoutes, { itfund: ctx.itfund, auth });
+  await app.register(interfaceRoutes, { interfaceService, auth, limits: { interfaceBytes: config.limitInterfaceBytes } });
+  await app.register(batchRoutes, { batch: ctx.batch, auth, limits: { batchBytes: config.limitBatchBytes, batchRows: config.limitBatchRows } });
+  await app.register(itFundRoutes, { itfund: ctx.itfund, auth, limits: { evidenceBytes: config.limitEvidenceBytes } });
   await app.register(transitionRoutes, { transition: ctx.transition, auth });
-  await app.register(noticeRoutes, { notices: ctx.notices, auth });
+  await app.register(noticeRoutes, { notices: ctx.notices, auth, limits: { bulkJsonBytes: config.limitBulkJsonBytes } });
   return app;
 }

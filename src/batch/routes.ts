@@ -1,18 +1,26 @@
 // Batch inquiry (一括照会) in JSON and CSV: submit rows, poll the status, fetch the results.
 
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { parse as parseCsv } from 'csv-parse';
 import { Readable } from 'node:stream';
 import { requireKind } from '../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
+import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { OnshiError, fieldError } from '../platform/errors.ts';
 import { errorResponses } from '../registry/schemas.ts';
 import { csvHeader, csvOfPage } from './results-csv.ts';
 import { MAX_BATCH_ROWS, type BatchRowInput, type BatchService } from './service.ts';
 
-export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
+export interface BatchLimits {
+  /** ONSHI_LIMIT_BATCH_BYTES: the body, CSV or JSON. */
+  batchBytes: number;
+  /** ONSHI_LIMIT_BATCH_ROWS: rows, at most the service's MAX_BATCH_ROWS. */
+  batchRows: number;
+}
+
+const tooManyRows = (maxRows: number) => new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows });
 
 const ROW_FIELDS = ['insurerNumber', 'symbol', 'number', 'branch', 'birthDate', 'asOf'] as const;
 
@@ -29,7 +37,7 @@ function rowOf(v: unknown): BatchRowInput {
 }
 
 /** Streams a CSV body (header line naming the columns) into rows. */
-export async function rowsOfCsv(stream: Readable): Promise<BatchRowInput[]> {
+export async function rowsOfCsv(stream: Readable, maxRows = MAX_BATCH_ROWS): Promise<BatchRowInput[]> {
   const rows: BatchRowInput[] = [];
   const parser = stream.pipe(
     parseCsv({ columns: (h: string[]) => h.map((c) => c.trim().replace(/^\ufeff/, '')), bom: true, skip_empty_lines: true, trim: true, relax_column_count: true }),
@@ -37,9 +45,9 @@ export async function rowsOfCsv(stream: Readable): Promise<BatchRowInput[]> {
   try {
     for await (const record of parser) {
       rows.push(rowOf(record));
-      if (rows.length > MAX_BATCH_ROWS) {
+      if (rows.length > maxRows) {
         stream.destroy();
-        throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: MAX_BATCH_ROWS });
+        throw tooManyRows(maxRows);
       }
     }
   } catch (e) {
@@ -57,7 +65,7 @@ const NOT_PLAIN = /[^\S\n\r]|"/;
  * every one CRLF), split directly: exactly what rowsOfCsv makes of such a body, in a fraction of the
  * time. Undefined for any other body (rowsOfCsv reads it).
  */
-export function rowsOfPlainCsv(body: string): BatchRowInput[] | undefined {
+export function rowsOfPlainCsv(body: string, maxRows = MAX_BATCH_ROWS): BatchRowInput[] | undefined {
   if (body.charCodeAt(0) === 0xfeff) body = body.slice(1);
   let lines: string[];
   if (body.includes('\r')) {
@@ -84,17 +92,66 @@ export function rowsOfPlainCsv(body: string): BatchRowInput[] | undefined {
       if (x !== undefined && x !== '') row[ROW_FIELDS[k]] = x;
     }
     rows.push(row);
-    if (rows.length > MAX_BATCH_ROWS) throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: MAX_BATCH_ROWS });
+    if (rows.length > maxRows) throw tooManyRows(maxRows);
   }
   return rows;
 }
 
-/** A CSV body: split directly when plain, else through csv-parse. */
-async function rowsOfCsvBody(stream: Readable): Promise<BatchRowInput[]> {
+/**
+ * Counts, as bytes arrive, the lines of a CSV that certainly hold a record: a line end outside quotes
+ * after some visible ASCII character. Never more than csv-parse would find (a line of spaces, or of
+ * nothing but non-ASCII, is not counted), so a body is refused on it only when it surely has too many.
+ */
+export class CsvRecordCounter {
+  records = 0;
+  private quoted = false;
+  private content = false;
+
+  count(chunk: Buffer): number {
+    let from = 0;
+    if (!this.quoted && chunk.indexOf(0x22) === -1) {
+      // No quote in the chunk: jump from line end to line end.
+      for (let end = chunk.indexOf(0x0a); end !== -1; from = end + 1, end = chunk.indexOf(0x0a, from)) {
+        if (this.content || visibleIn(chunk, from, end)) this.records++;
+        this.content = false;
+      }
+      if (visibleIn(chunk, from, chunk.length)) this.content = true;
+      return this.records;
+    }
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (b === 0x22) {
+        this.quoted = !this.quoted; // an escaped quote ("") toggles twice
+        this.content = true;
+      } else if (b === 0x0a) {
+        if (!this.quoted) {
+          if (this.content) this.records++;
+          this.content = false;
+        }
+      } else if (b > 0x20 && b < 0x7f) this.content = true;
+    }
+    return this.records;
+  }
+}
+
+function visibleIn(chunk: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (chunk[i] > 0x20 && chunk[i] < 0x7f) return true;
+  return false;
+}
+
+/**
+ * A CSV body, read within the byte limit and refused as soon as it surely has more rows than
+ * allowed (the header is a line too); then split directly when plain, else through csv-parse.
+ */
+async function rowsOfCsvBody(request: FastifyRequest, limits: BatchLimits): Promise<BatchRowInput[]> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
+  const counter = new CsvRecordCounter();
+  for await (const c of requestBody(request, limits.batchBytes)) {
+    chunks.push(c);
+    if (counter.count(c) > limits.batchRows + 1) throw tooManyRows(limits.batchRows);
+  }
   const bytes = Buffer.concat(chunks);
-  return rowsOfPlainCsv(bytes.toString('utf8')) ?? rowsOfCsv(Readable.from([bytes]));
+  return rowsOfPlainCsv(bytes.toString('utf8'), limits.batchRows) ?? rowsOfCsv(Readable.from([bytes]), limits.batchRows);
 }
 
 const SummarySchema = Type.Object({
@@ -112,29 +169,32 @@ const SummarySchema = Type.Object({
   finishedAt: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const batchRoutes: FastifyPluginAsync<{ batch: BatchService; auth: AuthGuard }> = async (plugin, { batch, auth }) => {
+export const batchRoutes: FastifyPluginAsync<{ batch: BatchService; auth: AuthGuard; limits: BatchLimits }> = async (plugin, { batch, auth, limits }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
-  app.addContentTypeParser('text/csv', { bodyLimit: BATCH_BODY_LIMIT }, (_request, payload, done) => done(null, payload));
+  // CSV is counted as it arrives (rowsOfCsvBody); JSON is read by Fastify within the route's bodyLimit.
+  app.addContentTypeParser('text/csv', passThrough);
 
   app.post('/v1/batch-inquiries', {
     preHandler: auth('facility'),
-    bodyLimit: BATCH_BODY_LIMIT,
+    bodyLimit: limits.batchBytes,
+    onSend: closeIfBodyUnread,
     schema: {
       tags: ['batch'],
       summary: 'Submit a batch inquiry (一括照会): card-number rows in JSON or CSV',
       description:
-        `JSON \`{rows:[{insurerNumber,symbol,number,branch,birthDate,asOf?}]}\` or \`text/csv\` with a header line naming those columns; up to ${MAX_BATCH_ROWS} rows. ` +
+        `JSON \`{rows:[{insurerNumber,symbol,number,branch,birthDate,asOf?}]}\` or \`text/csv\` with a header line naming those columns; up to ${limits.batchRows} rows and ${limits.batchBytes} bytes ` +
+        '(ONSHI_LIMIT_BATCH_ROWS, ONSHI_LIMIT_BATCH_BYTES; 413 the moment either is passed). ' +
         'Answers 202 with the reception number; the rows are confirmed in the background (not usage events: a batch inquiry before visits is not a reception confirmation).',
-      response: { 202: SummarySchema, 400: errorResponses[400], 401: errorResponses[401], 403: errorResponses[403] },
+      response: { 202: SummarySchema, 400: errorResponses[400], 401: errorResponses[401], 403: errorResponses[403], 413: errorResponses[400] },
     },
     handler: async (request, reply) => {
       const facility = requireKind(principalOf(request), 'facility');
       let rows: BatchRowInput[];
-      if (request.body instanceof Readable) rows = await rowsOfCsvBody(request.body);
+      if (request.body instanceof Readable) rows = await rowsOfCsvBody(request, limits);
       else {
         const list = (request.body as { rows?: unknown } | null)?.rows;
         if (!Array.isArray(list)) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('rows', 'required')] });
-        if (list.length > MAX_BATCH_ROWS) throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: MAX_BATCH_ROWS, rows: list.length });
+        if (list.length > limits.batchRows) throw new OnshiError('ONSHI_BATCH_TOO_MANY_ROWS', { maxRows: limits.batchRows, rows: list.length });
         rows = list.map(rowOf);
       }
       const summary = await batch.submit(facility.facilityCode, rows, request.body instanceof Readable ? 'csv' : 'json');

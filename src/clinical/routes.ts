@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import { actorOf, requireInsurerAccess, requireKind, type Principal } from '../platform/auth.ts';
 import { fieldError, OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
+import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { charsetOf, importFormatOf, readImportRows, type ImportRow } from '../registry/import.ts';
 import { errorResponses, ImportRejectedSchema, InsurerNumberParam } from '../registry/schemas.ts';
 import type { ClinicalService, Viewer } from './service.ts';
@@ -14,6 +15,8 @@ import type { ClinicalService, Viewer } from './service.ts';
 export interface ClinicalRoutesOptions {
   clinical: ClinicalService;
   auth: AuthGuard;
+  /** ONSHI_LIMIT_FEED_BYTES: an NDJSON feed's bytes (a JSON array is held to the JSON limit). */
+  limits: { feedBytes: number };
 }
 
 export const FeedReportSchema = Type.Object({ rows: Type.Integer(), loaded: Type.Integer(), seconds: Type.Number() });
@@ -68,11 +71,11 @@ export function viewerOf(principal: Principal): Viewer {
   return { actor: actorOf(p), role: p.role, facilityCode: p.facilityCode };
 }
 
-/** A feed body: NDJSON streamed, or a JSON array (line = 1-based position in the array). */
-function feedRows(request: FastifyRequest): AsyncIterable<ImportRow> {
+/** A feed body: NDJSON streamed within `feedBytes`, or a JSON array (line = 1-based position in the array). */
+function feedRows(request: FastifyRequest, feedBytes: number): AsyncIterable<ImportRow> {
   const contentType = request.headers['content-type'];
   const format = importFormatOf(contentType);
-  if (format === 'ndjson') return readImportRows(request.body as AsyncIterable<Buffer>, format, charsetOf(contentType));
+  if (format === 'ndjson') return readImportRows(requestBody(request, feedBytes), format, charsetOf(contentType));
   if (Array.isArray(request.body)) {
     const items = request.body as unknown[];
     return (async function* () {
@@ -86,12 +89,12 @@ function feedRows(request: FastifyRequest): AsyncIterable<ImportRow> {
   throw new OnshiError('ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE', { accepted: ['application/json (an array)', 'application/x-ndjson'] });
 }
 
-export const clinicalRoutes: FastifyPluginAsync<ClinicalRoutesOptions> = async (plugin, { clinical, auth }) => {
+export const clinicalRoutes: FastifyPluginAsync<ClinicalRoutesOptions> = async (plugin, { clinical, auth, limits }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   for (const type of ['application/x-ndjson', 'application/ndjson', 'application/jsonl']) {
-    app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
+    app.addContentTypeParser(type, passThrough);
   }
-  const feedResponses = { 200: FeedReportSchema, ...errorResponses, 415: errorResponses[400], 422: ImportRejectedSchema };
+  const feedResponses = { 200: FeedReportSchema, ...errorResponses, 413: errorResponses[400], 415: errorResponses[400], 422: ImportRejectedSchema };
 
   app.post('/v1/claims/medications', {
     preHandler: auth('admin'),
@@ -100,10 +103,12 @@ export const clinicalRoutes: FastifyPluginAsync<ClinicalRoutesOptions> = async (
       summary: 'Claims feed: load medication records (薬剤情報) derived from claims (administrator); all or nothing',
       description:
         'A JSON array or NDJSON; each row: insurerNumber, symbol, number, branch (the member), dispensedOn, facilityCode, drugCode (YJ 12 or receipt code 9 digits), drugName, quantity, unit, days?, claimRef?. ' +
-        'Any rejected row rolls back the whole feed and the 422 answer lists each one by line.',
+        'Any rejected row rolls back the whole feed and the 422 answer lists each one by line. ' +
+        `NDJSON up to ${limits.feedBytes} bytes (ONSHI_LIMIT_FEED_BYTES), a JSON array up to ONSHI_LIMIT_JSON_BYTES: 413 the moment the limit is passed, nothing loaded.`,
       response: feedResponses,
     },
-    handler: async (request) => clinical.loadMedications(feedRows(request)),
+    onSend: closeIfBodyUnread,
+    handler: async (request) => clinical.loadMedications(feedRows(request, limits.feedBytes)),
   });
 
   app.post('/v1/insurers/:insurerNumber/checkups', {
@@ -115,9 +120,10 @@ export const clinicalRoutes: FastifyPluginAsync<ClinicalRoutesOptions> = async (
       params: InsurerNumberParam,
       response: feedResponses,
     },
+    onSend: closeIfBodyUnread,
     handler: async (request) => {
       requireInsurerAccess(principalOf(request), request.params.insurerNumber);
-      return clinical.loadCheckups(request.params.insurerNumber, feedRows(request));
+      return clinical.loadCheckups(request.params.insurerNumber, feedRows(request, limits.feedBytes));
     },
   });
 

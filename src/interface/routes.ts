@@ -7,12 +7,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf, requireKind } from '../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
+import { closeIfBodyUnread, passThrough, readBody } from '../platform/body-limit.ts';
+import { OnshiError } from '../platform/errors.ts';
 import { errorResponses } from '../registry/schemas.ts';
-import type { InterfaceService } from './service.ts';
+import type { InterfaceService, ResultFile } from './service.ts';
 import { FACE_PAGE_MAX } from './face.ts';
-
-/** Bulk files carry up to 200,000 search blocks. */
-export const INTERFACE_BODY_LIMIT = 128 * 1024 * 1024;
 
 export function contentDisposition(fileName: string): string {
   return /^[\x20-\x7e]+$/.test(fileName) && !/["\\]/.test(fileName)
@@ -20,16 +19,24 @@ export function contentDisposition(fileName: string): string {
     : `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`;
 }
 
-export const interfaceRoutes: FastifyPluginAsync<{ interfaceService: InterfaceService; auth: AuthGuard }> = async (app, { interfaceService, auth }) => {
-  // Whatever the content type says, the body is a file's bytes (its encoding is in its declaration).
+export interface InterfaceRoutesOptions {
+  interfaceService: InterfaceService;
+  auth: AuthGuard;
+  /** ONSHI_LIMIT_INTERFACE_BYTES: a request file's bytes (a bulk file of 200,000 search blocks is about 31 MiB). */
+  limits: { interfaceBytes: number };
+}
+
+export const interfaceRoutes: FastifyPluginAsync<InterfaceRoutesOptions> = async (app, { interfaceService, auth, limits }) => {
+  // Whatever the content type says, the body is a file's bytes (its encoding is in its declaration),
+  // read by the handler after the credential is checked, within the limit.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: INTERFACE_BODY_LIMIT }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', passThrough);
 
   await app.register(faceResultRoutes, { interfaceService, auth });
 
   app.post<{ Params: { fileName: string } }>('/v1/interface/:fileName', {
     preHandler: auth('facility'),
-    bodyLimit: INTERFACE_BODY_LIMIT,
+    onSend: closeIfBodyUnread,
     schema: {
       tags: ['interface'],
       summary: 'Send a request file of the real interface (OQSsiquc01req_…, OQSmuquc01req_…, OQSmuquc02req_…, OQSsiimm01req_…, OQSmuimm01req_…); receive its result file',
@@ -37,15 +44,22 @@ export const interfaceRoutes: FastifyPluginAsync<{ interfaceService: InterfaceSe
         'The body is the request XML file as written for the 資格確認端末 (UTF-8 or Shift_JIS, by its XML declaration). ' +
         'The answer is the result XML file (OQS…res_…, named in Content-Disposition) in the encoding of CharacterCodeIdentifier. ' +
         'A request that cannot be processed is answered with SegmentOfResult 9 and ErrorCode/ErrorMessage (still HTTP 200: the result file is the answer). ' +
+        `So is a file over ${limits.interfaceBytes} bytes (ONSHI_LIMIT_INTERFACE_BYTES; ErrorCode ONSI1010E), answered the moment the limit is passed, the connection then closed. ` +
         'With `Idempotency-Key` (1–128 visible ASCII characters), a repeated request is answered with the first result (header `idempotent-replayed: true`) and not processed again.',
       params: Type.Object({ fileName: Type.String() }),
       response: { 401: errorResponses[401], 403: errorResponses[403] },
     },
     handler: async (request, reply) => {
       const facility = requireKind(principalOf(request), 'facility');
-      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const key = request.headers['idempotency-key'];
-      const result = await interfaceService.handle(facility.facilityCode, request.params.fileName, body, Array.isArray(key) ? key.join(',') : key);
+      const result: ResultFile = await readBody(request, limits.interfaceBytes).then(
+        (body) => interfaceService.handle(facility.facilityCode, request.params.fileName, body, Array.isArray(key) ? key.join(',') : key),
+        (e: unknown) => {
+          // The interface's own answer (a result file, as for any request it cannot process), not a JSON 413.
+          if (!(e instanceof OnshiError && e.code === 'ONSHI_BODY_TOO_LARGE')) throw e;
+          return interfaceService.refused(request.params.fileName, e.code, `${limits.interfaceBytes} bytes`);
+        },
+      );
       const sjis = result.bytes.subarray(0, 60).toString('latin1').includes('Shift_JIS');
       if (result.replayed) reply.header('idempotent-replayed', 'true');
       return reply

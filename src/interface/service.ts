@@ -118,6 +118,16 @@ export class InterfaceService {
     }
   }
 
+  /**
+   * The error result (SegmentOfResult 9) of a request refused before it was read, such as a body over
+   * the limit: named after the request file, in UTF-8 (its declaration was never read); nothing of it
+   * was processed or stored.
+   */
+  refused(fileName: string, code: ErrorCode, detail?: string): ResultFile {
+    const named = requestFileName(fileName);
+    return this.file(named?.resultFileName ?? resultFileNameOf(fileName), named?.family ?? 'OQSsiquc01', this.failure({}, '0', code, detail), '0');
+  }
+
   /** The family's answer: a message to write, or a file already written (and stored, when keyed). */
   private answer(family: FamilyName, facilityCode: string, header: Msg, body: Msg, characterCode: CharacterCode, once: Once | undefined, resultName: string): Promise<Msg | ResultFile> {
     switch (family) {

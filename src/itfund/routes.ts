@@ -9,17 +9,19 @@ import { bodyObject } from '../registry/routes.ts';
 import { errorResponses } from '../registry/schemas.ts';
 import { actions, states } from './lifecycle.ts';
 import { parseFiscalYear } from './ledger.ts';
-import { EVIDENCE_MAX_BYTES, evidenceContentTypes } from './evidence.ts';
+import { evidenceContentTypes } from './evidence.ts';
 import type { ItFundService } from './service.ts';
 
 export interface ItFundRoutesOptions {
   itfund: ItFundService;
   auth: AuthGuard;
+  /** ONSHI_LIMIT_EVIDENCE_BYTES: an evidence file (at most the fund's 10 MiB). */
+  limits: { evidenceBytes: number };
 }
 
 const CaseSchema = Type.Object({ id: Type.String(), facilityCode: Type.String(), category: Type.String(), state: Type.String(), paper: Type.Boolean(), allowedActions: Type.Array(Type.String()) }, { additionalProperties: true });
 
-export const itFundRoutes: FastifyPluginAsync<ItFundRoutesOptions> = async (plugin, { itfund, auth }) => {
+export const itFundRoutes: FastifyPluginAsync<ItFundRoutesOptions> = async (plugin, { itfund, auth, limits }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['itfund'];
 
@@ -75,19 +77,19 @@ export const itFundRoutes: FastifyPluginAsync<ItFundRoutesOptions> = async (plug
     },
   });
 
-  // Evidence files: the raw bytes are the body (PDF, JPEG, PNG; up to 10 MiB, else 413). The parser
-  // is registered in this plugin only; any other content type is 415.
-  app.addContentTypeParser([...evidenceContentTypes], { parseAs: 'buffer', bodyLimit: EVIDENCE_MAX_BYTES }, (_request, body, done) => done(null, body));
+  // Evidence files: the raw bytes are the body (PDF, JPEG, PNG; up to the limit, else 413 as soon as
+  // it is passed). The parser is registered in this plugin only; any other content type is 415.
+  app.addContentTypeParser([...evidenceContentTypes], { parseAs: 'buffer', bodyLimit: limits.evidenceBytes }, (_request, body, done) => done(null, body));
   const Evidence = Type.Object({ id: Type.String(), fileName: Type.String(), contentType: Type.String(), size: Type.Integer(), sha256: Type.String(), uploadedAt: Type.String(), uploadedBy: Type.String() });
   const evidenceParams = Type.Object({ id: Type.String() });
 
   app.post('/v1/itfund/cases/:id/evidence', {
     // Authenticated before the body is read, so that no one without a credential can send 10 MiB.
     onRequest: auth('facility', 'admin'),
-    bodyLimit: EVIDENCE_MAX_BYTES,
+    bodyLimit: limits.evidenceBytes,
     schema: {
       tags,
-      summary: `Upload an evidence file of the subsidy application (the facility_admin; staff for a paper application with ?paper=true&reason=…): the raw bytes as the body, ${evidenceContentTypes.join(', ')}, at most 10 MiB; the file name in x-file-name (percent-encoded UTF-8) or ?fileName=. Only while the application can be changed (work_completed, corrections_requested).`,
+      summary: `Upload an evidence file of the subsidy application (the facility_admin; staff for a paper application with ?paper=true&reason=…): the raw bytes as the body, ${evidenceContentTypes.join(', ')}, at most ${limits.evidenceBytes} bytes (ONSHI_LIMIT_EVIDENCE_BYTES, 10 MiB by default); the file name in x-file-name (percent-encoded UTF-8) or ?fileName=. Only while the application can be changed (work_completed, corrections_requested).`,
       params: evidenceParams,
       querystring: Type.Object({ fileName: Type.Optional(Type.String()), paper: Type.Optional(Type.String()), reason: Type.Optional(Type.String()) }),
       consumes: [...evidenceContentTypes],

@@ -26,7 +26,26 @@ export interface Config {
   readonly groupCommitMaxBatch: number;
   /** How long a patient's consent (medication, check-ups, limit info) stays in force, in hours. */
   readonly consentValidityHours: number;
+  // Body limits (README, configuration): a body is refused with 413 the moment it passes its limit.
+  /** Any JSON body, unless its route has its own limit below. */
+  readonly limitJsonBytes: number;
+  /** JSON bodies of the bulk routes (employer data in bulk). */
+  readonly limitBulkJsonBytes: number;
+  /** Member imports and the statistics CSV imports (streamed). */
+  readonly limitImportBytes: number;
+  readonly limitImportRows: number;
+  /** Batch inquiries (CSV or JSON). */
+  readonly limitBatchBytes: number;
+  readonly limitBatchRows: number;
+  /** Request files of the real interface (POST /v1/interface/…). */
+  readonly limitInterfaceBytes: number;
+  /** NDJSON bodies of the claims and check-up feeds (streamed). */
+  readonly limitFeedBytes: number;
+  /** IT fund evidence files (the fund takes at most 10 MiB). */
+  readonly limitEvidenceBytes: number;
 }
+
+const MiB = 1024 * 1024;
 
 export class ConfigError extends Error {
   constructor(messages: string[]) {
@@ -85,6 +104,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     benchRoutes: bool(env, 'ONSHI_BENCH_ROUTES', false, problems),
     groupCommitMaxBatch: int(env, 'ONSHI_GROUP_COMMIT_MAX_BATCH', 2000, 1, 100_000, problems),
     consentValidityHours: int(env, 'ONSHI_CONSENT_HOURS', 24, 1, 720, problems),
+    limitJsonBytes: int(env, 'ONSHI_LIMIT_JSON_BYTES', 4 * MiB, 1024, 64 * MiB, problems),
+    limitBulkJsonBytes: int(env, 'ONSHI_LIMIT_BULK_JSON_BYTES', 64 * MiB, 1024, 256 * MiB, problems),
+    limitImportBytes: int(env, 'ONSHI_LIMIT_IMPORT_BYTES', 1024 * MiB, 1024, 16 * 1024 * MiB, problems),
+    limitImportRows: int(env, 'ONSHI_LIMIT_IMPORT_ROWS', 2_000_000, 1, 50_000_000, problems),
+    limitBatchBytes: int(env, 'ONSHI_LIMIT_BATCH_BYTES', 64 * MiB, 1024, 256 * MiB, problems),
+    // The batch service holds at most 200,000 rows (MAX_BATCH_ROWS) whatever the route lets in.
+    limitBatchRows: int(env, 'ONSHI_LIMIT_BATCH_ROWS', 200_000, 1, 200_000, problems),
+    limitInterfaceBytes: int(env, 'ONSHI_LIMIT_INTERFACE_BYTES', 64 * MiB, 1024, 256 * MiB, problems),
+    limitFeedBytes: int(env, 'ONSHI_LIMIT_FEED_BYTES', 1024 * MiB, 1024, 16 * 1024 * MiB, problems),
+    limitEvidenceBytes: int(env, 'ONSHI_LIMIT_EVIDENCE_BYTES', 10 * MiB, 1024, 10 * MiB, problems),
     ...overrides,
   };
   if (problems.length > 0) throw new ConfigError(problems);

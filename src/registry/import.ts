@@ -3,8 +3,7 @@
 // add (default) | change | terminate. The whole file is one transaction: all or nothing, with every
 // rejected row reported.
 
-import { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
+import { Readable, pipeline } from 'node:stream';
 import { Parser as CsvParser } from 'csv-parse';
 import iconv from 'iconv-lite';
 import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
@@ -18,6 +17,29 @@ export interface ImportRow {
 }
 
 export type ImportFormat = 'csv' | 'ndjson';
+
+/**
+ * The longest line (CSV record, NDJSON line) read, in characters: a row is a few hundred. A line
+ * still open past it is a rejected row and ends the reading, so that no line is held without bound.
+ */
+export const MAX_LINE_CHARS = 1024 * 1024;
+
+const lineTooLong = (line: number, field: string): ImportRow => ({ line, row: {}, parseError: fieldError(field, 'too_long', `a line of more than ${MAX_LINE_CHARS} characters`) });
+
+export interface ReadOptions {
+  /** The most rows a file may have: the first row past it throws ONSHI_IMPORT_TOO_MANY_ROWS, before the rest is read. */
+  maxRows?: number;
+}
+
+/** Counts the rows read against the limit. */
+class RowBudget {
+  private rows = 0;
+  constructor(private readonly maxRows: number) {}
+
+  take(): void {
+    if (++this.rows > this.maxRows) throw new OnshiError('ONSHI_IMPORT_TOO_MANY_ROWS', { maxRows: this.maxRows });
+  }
+}
 
 export function importFormatOf(contentType: string | undefined): ImportFormat | undefined {
   const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
@@ -186,11 +208,13 @@ function normaliseCsvRecord(record: Record<string, string>, trimmed: Map<string,
   return row;
 }
 
-const CSV_OPTIONS = { columns: true, bom: true, skip_empty_lines: true, relax_column_count: false } as const;
+const CSV_OPTIONS = { columns: true, bom: true, skip_empty_lines: true, relax_column_count: false, max_record_size: MAX_LINE_CHARS } as const;
 
 /** Rows of a CSV read by csv-parse (the general path, and the rest of a body the fast path gives up on). */
-async function* csvParseRows(bytes: AsyncIterable<Buffer>): AsyncGenerator<ImportRow> {
-  const parser = Readable.from(bytes).pipe(new LineNumberedCsvParser(CSV_OPTIONS));
+async function* csvParseRows(bytes: AsyncIterable<Buffer>, budget: RowBudget): AsyncGenerator<ImportRow> {
+  const parser = new LineNumberedCsvParser(CSV_OPTIONS);
+  // pipeline, not pipe: an error of the body (a limit passed) must end the parser too, not leave it waiting.
+  pipeline(Readable.from(bytes), parser, () => {});
   const trimmed = new Map<string, string>();
   for await (const items of parser as AsyncIterable<CsvItem[]>) {
     for (const item of items) {
@@ -198,6 +222,7 @@ async function* csvParseRows(bytes: AsyncIterable<Buffer>): AsyncGenerator<Impor
         yield { line: item.error.lines ?? 0, row: {}, parseError: fieldError('csv', 'format', item.error.message?.slice(0, 200)) };
         return;
       }
+      budget.take();
       yield { line: item.line, row: normaliseCsvRecord(item.record, trimmed) };
     }
   }
@@ -222,7 +247,7 @@ function utf8Cut(buf: Buffer): number {
  * a record with the wrong number of cells. csv-parse is then given the header and one empty line per
  * line already read, so that its line numbers and error messages are what they would have been.
  */
-async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportRow> {
+async function* readCsvRows(body: AsyncIterable<Buffer>, budget: RowBudget): AsyncGenerator<ImportRow> {
   const source = body[Symbol.asyncIterator]();
   let carry: Buffer = Buffer.alloc(0); // bytes not yet decoded (at most an incomplete character)
   let text = ''; // decoded text not yet consumed, from the start of a line
@@ -241,7 +266,7 @@ async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportR
       yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     }
   }
-  const handOver = () => csvParseRows(remainder(names === undefined ? '' : headerLine + delimiter + delimiter.repeat(line - 1)));
+  const handOver = () => csvParseRows(remainder(names === undefined ? '' : headerLine + delimiter + delimiter.repeat(line - 1)), budget);
 
   // The first bytes decide: csv-parse's byte-order marks (UTF-16LE switches its decoding) go to it.
   while (carry.length < 3 && !ended) {
@@ -256,12 +281,13 @@ async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportR
   for (;;) {
     // Decode what can be decoded; keep an incomplete trailing character for the next chunk.
     const cut = ended ? carry.length : utf8Cut(carry);
+    const kept = text.length; // text kept from before holds no line end: not searched again
     text += carry.toString('utf8', 0, cut);
     carry = carry.subarray(cut);
     let start = 0;
     const rows: ImportRow[] = [];
     for (;;) {
-      let end = text.indexOf('\n', start);
+      let end = text.indexOf('\n', Math.max(start, kept));
       if (end === -1) {
         if (!ended || start >= text.length) break;
         end = text.length; // the last line, without a line end
@@ -291,6 +317,7 @@ async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportR
             if (v === '' || key === '') continue;
             row[key] = key === 'copayRate' && DIGITS.test(v) ? Number(v) : v;
           }
+          budget.take();
           rows.push({ line: line + 1, row });
         }
       }
@@ -303,6 +330,10 @@ async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportR
       yield* handOver();
       return;
     }
+    if (text.length > MAX_LINE_CHARS) {
+      yield lineTooLong(line + 1, 'csv');
+      return;
+    }
     if (ended) return;
     const next = await source.next();
     if (next.done) ended = true;
@@ -310,26 +341,59 @@ async function* readCsvRows(body: AsyncIterable<Buffer>): AsyncGenerator<ImportR
   }
 }
 
-export function readImportRows(body: AsyncIterable<Buffer | string>, format: ImportFormat, charset: 'utf-8' | 'shift_jis' | undefined): AsyncGenerator<ImportRow> {
+export function readImportRows(body: AsyncIterable<Buffer | string>, format: ImportFormat, charset: 'utf-8' | 'shift_jis' | undefined, options: ReadOptions = {}): AsyncGenerator<ImportRow> {
   // The reader's own generator, not one delegating to it: each row then costs one generator step, not two.
-  return format === 'csv' ? readCsvRows(utf8Bytes(body, charset)) : readNdjsonRows(body, charset);
+  const budget = new RowBudget(options.maxRows ?? Infinity);
+  return format === 'csv' ? readCsvRows(utf8Bytes(body, charset), budget) : readNdjsonRows(body, charset, budget);
 }
 
-async function* readNdjsonRows(body: AsyncIterable<Buffer | string>, charset: 'utf-8' | 'shift_jis' | undefined): AsyncGenerator<ImportRow> {
-  const text = Readable.from(decodeStream(body, charset));
+async function* readNdjsonRows(body: AsyncIterable<Buffer | string>, charset: 'utf-8' | 'shift_jis' | undefined, budget: RowBudget): AsyncGenerator<ImportRow> {
   let line = 0;
-  for await (const raw of createInterface({ input: text, crlfDelay: Infinity })) {
+  const rowOf = (raw: string): ImportRow | undefined => {
     line++;
-    if (raw.trim() === '') continue;
+    if (raw.trim() === '') return undefined;
+    budget.take();
     try {
       const value = JSON.parse(raw) as unknown;
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        yield { line, row: {}, parseError: fieldError('line', 'format', 'each line must be a JSON object') };
-      } else {
-        yield { line, row: value as Record<string, unknown> };
-      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return { line, row: {}, parseError: fieldError('line', 'format', 'each line must be a JSON object') };
+      return { line, row: value as Record<string, unknown> };
     } catch {
-      yield { line, row: {}, parseError: fieldError('line', 'format', 'not valid JSON') };
+      return { line, row: {}, parseError: fieldError('line', 'format', 'not valid JSON') };
     }
+  };
+  // Line ends as readline reads them: LF, CRLF or a lone CR (this reader's own regex: it keeps its place across yields).
+  const lineEnd = /\r\n|\n|\r/g;
+  let parts: string[] = []; // the line not yet ended, in pieces (each chunk is searched once)
+  let held = 0;
+  let afterCR = false; // the last chunk ended with CR: an LF starting this one is the same line end
+  for await (const chunk of decodeStream(body, charset)) {
+    let start = afterCR && chunk.charCodeAt(0) === 10 ? 1 : 0;
+    afterCR = false;
+    lineEnd.lastIndex = start;
+    for (let m = lineEnd.exec(chunk); m !== null; m = lineEnd.exec(chunk)) {
+      let raw = chunk.slice(start, m.index);
+      if (parts.length > 0) {
+        parts.push(raw);
+        raw = parts.join('');
+        parts = [];
+        held = 0;
+      }
+      start = m.index + m[0].length;
+      if (m[0] === '\r' && start === chunk.length) afterCR = true;
+      const row = rowOf(raw);
+      if (row) yield row;
+    }
+    if (start < chunk.length) {
+      parts.push(chunk.slice(start));
+      held += chunk.length - start;
+      if (held > MAX_LINE_CHARS) {
+        yield lineTooLong(line + 1, 'line');
+        return;
+      }
+    }
+  }
+  if (parts.length > 0) {
+    const row = rowOf(parts.join(''));
+    if (row) yield row;
   }
 }

@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { actorOf, requireInsurerAccess } from '../platform/auth.ts';
 import { OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
+import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { charsetOf, importFormatOf, readImportRows } from './import.ts';
 import type { RegistryService } from './service.ts';
 import {
@@ -26,16 +27,18 @@ import {
 export interface RegistryRoutesOptions {
   registry: RegistryService;
   auth: AuthGuard;
+  /** The member import's limits (config: ONSHI_LIMIT_IMPORT_BYTES, ONSHI_LIMIT_IMPORT_ROWS). */
+  limits: { importBytes: number; importRows: number };
 }
 
 const MemberParams = Type.Object({ insurerNumber: Type.String(), memberId: Type.String() });
 
-export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (plugin, { registry, auth }) => {
+export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (plugin, { registry, auth, limits }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
 
-  // Import bodies are streamed to the service untouched: no size limit, never buffered whole.
+  // Import bodies are streamed to the service, never buffered whole, and counted on the way (requestBody).
   for (const type of ['text/csv', 'application/x-ndjson', 'application/ndjson', 'application/jsonl']) {
-    app.addContentTypeParser(type, (_request, payload, done) => done(null, payload));
+    app.addContentTypeParser(type, passThrough);
   }
 
   app.post('/v1/insurers', {
@@ -189,16 +192,18 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
       description:
         'Send `text/csv` (header row of field names; `charset=Shift_JIS` or auto-detected) or `application/x-ndjson` (one JSON object per line). ' +
         'Each row has the fields of the single-member body plus `op`: add (default) | change (with effectiveFrom) | terminate (with lostOn, lossReason); ' +
-        'change and terminate rows name the member by symbol, number and branch. Any rejected row rolls back the whole file and the 422 answer lists each one.',
+        'change and terminate rows name the member by symbol, number and branch. Any rejected row rolls back the whole file and the 422 answer lists each one. ' +
+        `At most ${limits.importBytes} bytes and ${limits.importRows} rows (ONSHI_LIMIT_IMPORT_BYTES, ONSHI_LIMIT_IMPORT_ROWS): 413 the moment either is passed, nothing imported.`,
       params: InsurerNumberParam,
-      response: { 200: ImportReportSchema, ...errorResponses, 422: ImportRejectedSchema },
+      response: { 200: ImportReportSchema, ...errorResponses, 413: errorResponses[400], 422: ImportRejectedSchema },
     },
+    onSend: closeIfBodyUnread,
     handler: async (request) => {
       const principal = principalOf(request);
       requireInsurerAccess(principal, request.params.insurerNumber);
       const format = importFormatOf(request.headers['content-type']);
       if (!format) throw new OnshiError('ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE', { accepted: ['text/csv', 'application/x-ndjson'] });
-      const rows = readImportRows(request.body as AsyncIterable<Buffer>, format, charsetOf(request.headers['content-type']));
+      const rows = readImportRows(requestBody(request, limits.importBytes), format, charsetOf(request.headers['content-type']), { maxRows: limits.importRows });
       return registry.importMembers(request.params.insurerNumber, rows, actorOf(principal));
     },
   });

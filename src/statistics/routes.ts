@@ -1,11 +1,12 @@
 // Statistics routes: reports for administrators, a facility's own figures for that facility, the
 // rollup and the CSV imports; the programme routes are registered alongside.
 
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
+import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { charsetOf, importFormatOf, readImportRows } from '../registry/import.ts';
 import { errorResponses, ImportRejectedSchema } from '../registry/schemas.ts';
 import type { StatisticsService } from './service.ts';
@@ -14,17 +15,20 @@ import { FacilityFiguresSchema, GroupReportSchema, MonthQuery, PrefectureReportS
 export interface StatisticsRoutesOptions {
   statistics: StatisticsService;
   auth: AuthGuard;
+  /** The CSV imports' limits, the member import's (ONSHI_LIMIT_IMPORT_BYTES, ONSHI_LIMIT_IMPORT_ROWS). */
+  limits: { importBytes: number; importRows: number };
 }
 
-export const statisticsRoutes: FastifyPluginAsync<StatisticsRoutesOptions> = async (plugin, { statistics, auth }) => {
+export const statisticsRoutes: FastifyPluginAsync<StatisticsRoutesOptions> = async (plugin, { statistics, auth, limits }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
-  app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser('text/csv', passThrough);
 
-  const csvRows = (request: { headers: Record<string, string | string[] | undefined>; body: unknown }) => {
-    const contentType = request.headers['content-type'] as string | undefined;
+  const csvRows = (request: FastifyRequest) => {
+    const contentType = request.headers['content-type'];
     if (importFormatOf(contentType) !== 'csv') throw new OnshiError('ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE', { accepted: ['text/csv'] });
-    return readImportRows(request.body as AsyncIterable<Buffer>, 'csv', charsetOf(contentType));
+    return readImportRows(requestBody(request, limits.importBytes), 'csv', charsetOf(contentType), { maxRows: limits.importRows });
   };
+  const importResponses = { 200: StatsImportReportSchema, ...errorResponses, 413: errorResponses[400], 422: ImportRejectedSchema };
 
   app.post('/v1/statistics/rollup', {
     preHandler: auth('admin'),
@@ -75,8 +79,10 @@ export const statisticsRoutes: FastifyPluginAsync<StatisticsRoutesOptions> = asy
     schema: {
       tags: ['statistics'],
       summary: 'Import monthly facility aggregates (CSV facility_code,month,confirmations,card_uses,card_users,claims; UTF-8 or Shift_JIS); all or nothing',
-      response: { 200: StatsImportReportSchema, ...errorResponses, 422: ImportRejectedSchema },
+      description: 'Within ONSHI_LIMIT_IMPORT_BYTES and ONSHI_LIMIT_IMPORT_ROWS: 413 the moment either is passed, nothing imported.',
+      response: importResponses,
     },
+    onSend: closeIfBodyUnread,
     handler: async (request) => statistics.importAggregates(csvRows(request)),
   });
 
@@ -85,8 +91,10 @@ export const statisticsRoutes: FastifyPluginAsync<StatisticsRoutesOptions> = asy
     schema: {
       tags: ['statistics'],
       summary: 'Import facilities (CSV code,name,type; the prefecture is the code\'s); known codes are updated; all or nothing',
-      response: { 200: StatsImportReportSchema, ...errorResponses, 422: ImportRejectedSchema },
+      description: 'Within ONSHI_LIMIT_IMPORT_BYTES and ONSHI_LIMIT_IMPORT_ROWS: 413 the moment either is passed, nothing imported.',
+      response: importResponses,
     },
+    onSend: closeIfBodyUnread,
     handler: async (request) => statistics.importFacilities(csvRows(request)),
   });
 };

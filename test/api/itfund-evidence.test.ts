@@ -77,7 +77,7 @@ describe.each(storeKinds)('IT support fund evidence files on %s', (kind) => {
     expectError(await h.app.inject({ method: 'POST', url: `/v1/itfund/cases/${id}/evidence?fileName=x.json`, headers: fa.headers, payload: { a: 1 } }), 415, 'ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE');
     expect(expectError(await upload(id, fa.headers, png, 'application/pdf', 'fake.pdf'), 415, 'ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE').detail).toMatch(/not a application\/pdf/);
     const big = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(10 * 1024 * 1024)]);
-    expectError(await upload(id, fa.headers, big, 'application/pdf', 'big.pdf'), 413, 'ONSHI_REQUEST_TOO_LARGE');
+    expectError(await upload(id, fa.headers, big, 'application/pdf', 'big.pdf'), 413, 'ONSHI_BODY_TOO_LARGE');
     expect(fieldProblems(expectError(await upload(id, fa.headers, pdf, 'application/pdf'), 400, 'ONSHI_REQUEST_INVALID').errors)).toEqual(['fileName:required']);
     expect(fieldProblems(expectError(await upload(id, fa.headers, pdf, 'application/pdf', '../etc/passwd'), 400, 'ONSHI_REQUEST_INVALID').errors)).toEqual(['fileName:format']);
     // Staff upload only for a paper application, flagged, with a reason.

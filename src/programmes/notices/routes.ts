@@ -42,7 +42,14 @@ const PlanReportSchema = Type.Object({
 
 const csvQuery = Type.Object({ charset: Type.Optional(Type.String({ description: 'utf-8 (default) | shift_jis' })) });
 
-export const noticeRoutes: FastifyPluginAsync<{ notices: NoticeService; auth: AuthGuard }> = async (plugin, { notices, auth }) => {
+export interface NoticeRoutesOptions {
+  notices: NoticeService;
+  auth: AuthGuard;
+  /** ONSHI_LIMIT_BULK_JSON_BYTES: the employer data in bulk. */
+  limits: { bulkJsonBytes: number };
+}
+
+export const noticeRoutes: FastifyPluginAsync<NoticeRoutesOptions> = async (plugin, { notices, auth, limits }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['notices'];
 
@@ -75,7 +82,7 @@ export const noticeRoutes: FastifyPluginAsync<{ notices: NoticeService; auth: Au
       body: Type.Object({ items: Type.Array(Type.Object({ memberId: Type.String(), ...EmployerFields })) }),
       response: { 200: Type.Object({ updated: Type.Integer() }), ...errorResponses },
     },
-    bodyLimit: 64 * 1024 * 1024,
+    bodyLimit: limits.bulkJsonBytes,
     attachValidation: true,
     handler: async (request) => {
       const principal = principalOf(request);
