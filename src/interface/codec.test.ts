@@ -18,6 +18,8 @@ import {
   requestFileName,
   resultCharacterCode,
   resultFileNameOf,
+  REQUEST_ELEMENT_DEFAULT_MAX,
+  REQUEST_ELEMENT_MAX,
 } from './codec.ts';
 import { validityOfInvalid } from './codes.ts';
 import { toHalfWidthKana } from './kana.ts';
@@ -62,6 +64,12 @@ describe('file names', () => {
     expect(requestFileName('OQSsiquc01req_a/b.xml')).toBeUndefined();
     expect(requestFileName('OQSsiquc01req_1.err')).toBeUndefined();
     expect(resultFileNameOf('OQSmuquc02req_req_1.xml')).toBe('OQSmuquc02res_req_1.xml');
+    // Refused names: controls, bidi controls, quotes, over 200 characters; their result name is fixed.
+    for (const name of ['OQSsiquc01req_a\r\nb.xml', 'OQSsiquc01req_\u202egnp.xml', 'OQSsiquc01req_a"b.xml', `OQSsiquc01req_${'a'.repeat(201)}.xml`, '../../etc/passwd']) {
+      expect(requestFileName(name), JSON.stringify(name)).toBeUndefined();
+      expect(resultFileNameOf(name)).toBe('OQSres_refused.xml');
+    }
+    expect(requestFileName(`OQSsiquc01req_${'a'.repeat(200)}.xml`)).toBeDefined();
   });
 });
 
@@ -299,22 +307,25 @@ const valueArb = fc
   .map((cs) => cs.join(''))
   .filter((s) => s.trim() === s && s.replace(/^[\u3000]+|[\u3000]+$/g, '') === s);
 
+/** A value within a request element's bound (REQUEST_ELEMENT_MAX): longer ones are refused, not read. */
+const boundedValueArb = (name: string) => valueArb.filter((v) => [...v].length <= (REQUEST_ELEMENT_MAX[name] ?? REQUEST_ELEMENT_DEFAULT_MAX));
+
 // Schemas are finite trees (no recursion), so the arbitrary follows them all the way down.
-function msgArb(schema: Schema): fc.Arbitrary<Msg> {
+function msgArb(schema: Schema, bounded = false): fc.Arbitrary<Msg> {
   const entries: Record<string, fc.Arbitrary<unknown>> = {};
   for (const f of schema) {
-    if (typeof f === 'string') entries[f] = valueArb;
-    else entries[f.group] = f.many ? fc.array(nonEmpty(f.schema), { minLength: 1, maxLength: 3 }) : nonEmpty(f.schema);
+    if (typeof f === 'string') entries[f] = bounded ? boundedValueArb(f) : valueArb;
+    else entries[f.group] = f.many ? fc.array(nonEmpty(f.schema, bounded), { minLength: 1, maxLength: 3 }) : nonEmpty(f.schema, bounded);
   }
   return fc.record(entries, { requiredKeys: [] }) as fc.Arbitrary<Msg>;
 }
 
 /** A group with at least one element (an empty group reads back as absent). */
-function nonEmpty(schema: Schema): fc.Arbitrary<Msg> {
+function nonEmpty(schema: Schema, bounded = false): fc.Arbitrary<Msg> {
   const first = schema[0];
   const key = typeof first === 'string' ? first : first.group;
-  const firstArb = typeof first === 'string' ? valueArb : first.many ? fc.array(nonEmpty(first.schema), { minLength: 1, maxLength: 2 }) : nonEmpty(first.schema);
-  return fc.tuple(msgArb(schema), firstArb).map(([m, v]) => ({ ...m, [key]: m[key] ?? v }) as Msg);
+  const firstArb = typeof first === 'string' ? (bounded ? boundedValueArb(first) : valueArb) : first.many ? fc.array(nonEmpty(first.schema, bounded), { minLength: 1, maxLength: 2 }) : nonEmpty(first.schema, bounded);
+  return fc.tuple(msgArb(schema, bounded), firstArb).map(([m, v]) => ({ ...m, [key]: m[key] ?? v }) as Msg);
 }
 
 /** Shuffles element order in written XML: parsing must not care. */
@@ -361,7 +372,7 @@ describe.each(Object.keys(families) as FamilyName[])('round trip of %s', (family
 
   it('request: write then read gives the same message in both encodings', () => {
     fc.assert(
-      fc.property(msgArb(families[family].request), fc.constantFrom('0' as const, '1' as const), (msg, code) => {
+      fc.property(msgArb(families[family].request, true), fc.constantFrom('0' as const, '1' as const), (msg, code) => {
         expect(decodeRequest(family, encodeRequest(family, msg, code)).msg).toEqual(msg);
       }),
       { numRuns: 100 },

@@ -3,6 +3,7 @@
 
 import type { DocumentConfirmationAnswer, EligibilityRecord } from '../confirmation/service.ts';
 import { OnshiError } from '../platform/errors.ts';
+import { codePointLength, hasForbiddenCharacter } from '../platform/text.ts';
 import {
   InsuredCardClassification,
   interfaceErrorCodes,
@@ -19,18 +20,25 @@ import { toHalfWidthKana } from './kana.ts';
 import { families, readBySchema, renderBySchema, writeBySchemaBytes, type FamilyName, type Msg } from './schema.ts';
 import { encodeText, fitsShiftJis, parseXmlBytes, XmlFormatError, type CharacterCode } from './xml.ts';
 
-const FILE_RE = /^(OQS(?:siquc01|muquc01|muquc02|siimm01|muimm01))req_([^\\/]+)\.xml$/;
+const FILE_RE = /^(OQS(?:siquc01|muquc01|muquc02|siimm01|muimm01))req_([^\\/"]{1,200})\.xml$/;
 
-/** The family of a request file name and its result file's name (req → res, INTERFACE.md §1.3). */
+/**
+ * The family of a request file name and its result file's name (req → res, INTERFACE.md §1.3).
+ * Undefined for any other name, and for a suffix over 200 characters or holding "..", a path
+ * separator, a quote, or a character the text rule refuses (controls, bidi controls, lone surrogates).
+ */
 export function requestFileName(fileName: string): { family: FamilyName; resultFileName: string } | undefined {
   const m = FILE_RE.exec(fileName);
-  if (!m || m[2].includes('..')) return undefined;
+  if (!m || m[2].includes('..') || hasForbiddenCharacter(m[2])) return undefined;
   return { family: m[1] as FamilyName, resultFileName: `${m[1]}res_${m[2]}.xml` };
 }
 
-/** The result file name for any name: the first `req_` after the family becomes `res_`. */
+/** The name of the error result of a request whose file name was refused: the refused name is never echoed. */
+export const REFUSED_RESULT_FILE_NAME = 'OQSres_refused.xml';
+
+/** The result file name for any name: req → res for a request name, else REFUSED_RESULT_FILE_NAME. */
 export function resultFileNameOf(fileName: string): string {
-  return fileName.replace(/^(OQS[a-z]{2}[a-z]{3,4}\d{2})req_/, '$1res_');
+  return requestFileName(fileName)?.resultFileName ?? REFUSED_RESULT_FILE_NAME;
 }
 
 export interface DecodedRequest {
@@ -50,7 +58,61 @@ export function decodeRequest(family: FamilyName, bytes: Uint8Array): DecodedReq
   }
   if (parsed.root !== 'XmlMsg') throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: `root element <${parsed.root}>, expected <XmlMsg>` });
   const msg = readBySchema(parsed.tree, families[family].request);
+  const bad = badRequestValue(msg);
+  if (bad !== undefined) throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: bad });
   return { family, msg, encoding: parsed.encoding };
+}
+
+/**
+ * Maximum lengths (characters) of request elements: INTERFACE.md's where it gives one (dates
+ * YYYYMMDD, 10-digit MedicalInstitutionCode, 8-character InsurerNumber, 2-digit branch, 1-character
+ * codes and flags); 記号 and 番号 as the registry stores them (38); a safe bound for the rest.
+ * Every element read is bounded, the echoed ones (ArbitraryFileIdentifier, ArbitraryIdentifier, the
+ * search block) included: a request over a bound is refused, not processed, not stored, not echoed.
+ */
+export const REQUEST_ELEMENT_MAX: Readonly<Record<string, number>> = {
+  QualificationConfirmationDate: 8,
+  MedicalInstitutionCode: 10,
+  CharacterCodeIdentifier: 1,
+  InsurerNumber: 8,
+  InsuredCardSymbol: 38,
+  InsuredIdentificationNumber: 38,
+  InsuredBranchNumber: 2,
+  Birthdate: 8,
+  LimitApplicationCertificateRelatedConsFlg: 1,
+  ReferenceNumber: 10,
+  ReceptionNumber: 64,
+  ArbitraryFileIdentifier: 256,
+  ArbitraryIdentifier: 256,
+};
+/** The bound of an element INTERFACE.md gives no length for. */
+export const REQUEST_ELEMENT_DEFAULT_MAX = 256;
+
+/**
+ * The first request value that is over its element's bound or breaks the text rule (a control
+ * character — a numeric reference such as &#0; included —, a bidi control or a lone surrogate), as
+ * "<Element>: why" (never the value itself); undefined when every value passes.
+ */
+export function badRequestValue(msg: Msg): string | undefined {
+  for (const name in msg) {
+    const v = msg[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') {
+      const max = REQUEST_ELEMENT_MAX[name] ?? REQUEST_ELEMENT_DEFAULT_MAX;
+      // Values are mostly ASCII: the UTF-16 length bounds the code points from above.
+      if (v.length > max && codePointLength(v) > max) return `${name}: longer than ${max} characters`;
+      if (hasForbiddenCharacter(v)) return `${name}: a control, bidirectional control or lone surrogate character`;
+    } else if (Array.isArray(v)) {
+      for (const m of v) {
+        const bad = badRequestValue(m);
+        if (bad !== undefined) return bad;
+      }
+    } else {
+      const bad = badRequestValue(v);
+      if (bad !== undefined) return bad;
+    }
+  }
+  return undefined;
 }
 
 /** Parses a result file (vendors' side; the tests read onshi's results back with it). */

@@ -93,7 +93,8 @@ export class InterfaceService {
     let characterCode: CharacterCode = '0';
     let header: Msg = {};
     try {
-      if (!named) throw new OnshiError('ONSHI_INTERFACE_UNKNOWN_MESSAGE', { detail: fileName });
+      // The refused name is not echoed (neither here nor in Content-Disposition): it may hold anything.
+      if (!named) throw new OnshiError('ONSHI_INTERFACE_UNKNOWN_MESSAGE', { detail: 'OQS{siquc01|muquc01|muquc02|siimm01|muimm01}req_….xml' });
       const request = decodeRequest(family, bytes);
       header = (request.msg.MessageHeader as Msg | undefined) ?? {};
       characterCode = resultCharacterCode(header, request.encoding);

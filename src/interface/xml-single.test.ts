@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
-import { decodeRequest, decodeResult, encodeResultFitting } from './codec.ts';
+import { badRequestValue, decodeRequest, decodeResult, encodeResultFitting } from './codec.ts';
 import { families, readBySchema, type FamilyName, type Msg, type Schema } from './schema.ts';
 import {
   child,
@@ -77,7 +77,7 @@ function frozenReadBySchema(node: XmlNode | undefined, schema: Schema): Msg {
   return out;
 }
 
-/** decodeRequest as it was: the general reading only. */
+/** decodeRequest as it was: the general reading only (then the same bounds and text rule on the values). */
 function frozenDecodeRequest(family: FamilyName, bytes: Uint8Array): { family: FamilyName; msg: Msg; encoding: 'utf8' | 'sjis' } {
   let parsed;
   try {
@@ -86,7 +86,10 @@ function frozenDecodeRequest(family: FamilyName, bytes: Uint8Array): { family: F
     throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: e instanceof XmlFormatError ? e.message : 'unreadable' });
   }
   if (parsed.root !== 'XmlMsg') throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: `root element <${parsed.root}>, expected <XmlMsg>` });
-  return { family, msg: frozenReadBySchema(parsed.tree, families[family].request), encoding: parsed.encoding };
+  const msg = frozenReadBySchema(parsed.tree, families[family].request);
+  const bad = badRequestValue(msg);
+  if (bad !== undefined) throw new OnshiError('ONSHI_INTERFACE_MALFORMED', { detail: bad });
+  return { family, msg, encoding: parsed.encoding };
 }
 
 /** writeBySchemaBytes as it was. */

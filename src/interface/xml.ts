@@ -35,7 +35,14 @@ export function detectEncoding(bytes: Uint8Array): 'utf8' | 'sjis' {
 export function decodeXml(bytes: Uint8Array): string {
   const encoding = detectEncoding(bytes);
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (encoding === 'sjis') return decodeCp932Fast(buf) ?? iconv.decode(buf, 'cp932');
+  if (encoding === 'sjis') {
+    // Strict: iconv would turn a byte sequence that is not Shift_JIS into U+FFFD and go on. The
+    // table decoder stops at the first such sequence (a lead byte without a valid trail, a byte
+    // that is neither a character nor a lead): the file is refused like invalid UTF-8.
+    const text = decodeCp932Fast(buf);
+    if (text === undefined || text.includes('\ufffd')) throw new XmlFormatError('the file is not valid Shift_JIS');
+    return text;
+  }
   const text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false }).decode(buf);
   if (text.includes('\ufffd')) throw new XmlFormatError('the file is not valid UTF-8');
   return text;
