@@ -61,4 +61,15 @@ describe.each(storeKinds)('onshi import / stats / incentives on %s', (kind) => {
 
     await expect(onshi('stats', 'prefectures', '--month', '2024-7')).rejects.toMatchObject({ stderr: expect.stringMatching(/YYYY-MM/) });
   });
+
+  it('writes no spreadsheet formula into the payout list (onshi incentives --csv)', { timeout: 60_000 }, async () => {
+    const hostile = makeFacilityCode('13', 'clinic', '777777');
+    writeFileSync(join(dir, 'hostile.csv'), `code,name,type\n${hostile},"=HYPERLINK(""http://evil.example"",""x"")",clinic\n`);
+    expect(JSON.parse((await onshi('import', 'facilities', join(dir, 'hostile.csv'))).stdout)).toMatchObject({ rows: 1, written: 1 });
+    const out = join(dir, 'payout-hostile.csv');
+    await onshi('incentives', '--csv', out, '--json');
+    const rows = parse(readFileSync(out, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows.find((r) => r.facility_code === hostile)!.name).toBe('\'=HYPERLINK("http://evil.example","x")');
+    for (const r of rows) for (const [k, v] of Object.entries(r)) expect(v, k).not.toMatch(/^[=+@\t\r]/);
+  });
 });
