@@ -13,7 +13,7 @@ const NullableDate = (description: string) => Type.Union([Type.String(), Type.Nu
 
 export const FieldErrorSchema = Type.Object({
   field: Type.String(),
-  code: Type.String({ description: 'required | format | check_digit | invalid_date | out_of_range | not_allowed | mismatch | duplicate | unknown' }),
+  code: Type.String({ description: 'required | format | check_digit | invalid_date | out_of_range | not_allowed | mismatch | duplicate | unknown | too_long | forbidden_character | not_encodable' }),
   ja: Type.String(),
   en: Type.String(),
 });
