@@ -437,10 +437,10 @@ describe.each(storeKinds)('POST /v1/card-confirmations on %s', (kind) => {
     const logRow = (id: string) => ({ id, occurred_at: now.toISOString(), actor: 'test', role: 'reception', facility_code: facility.code, person_id: holder.member.personId, what: 'eligibility', basis_kind: 'confirmation', basis_id: id, detail: null });
     const good = newIdPair();
     const bad = newIdPair();
-    // Same batch: the bad consent names no person (foreign key), the good one is fine.
+    // Same batch: the bad consent repeats the good one's id (a unique key), so it fails on its own.
     const [okResult, badResult] = await Promise.allSettled([
       h.ctx.recorder.record(event(good.event, good.consent), { consents: [consentRow(good.consent, holder.member.personId)], accessLog: [logRow(good.log)] }),
-      h.ctx.recorder.record(event(bad.event, bad.consent), { consents: [consentRow(bad.consent, 'no-such-person')], accessLog: [logRow(bad.log)] }),
+      h.ctx.recorder.record(event(bad.event, bad.consent), { consents: [consentRow(good.consent, holder.member.personId)], accessLog: [logRow(bad.log)] }),
     ]);
     expect(okResult.status).toBe('fulfilled');
     expect(badResult.status).toBe('rejected');
