@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { SqliteAdapter, sql, type Kysely } from 'kysely';
-import { openDatabase, type Database, type DatabaseHandle } from '../src/platform/db.ts';
+import { openDatabase, type Database, type DatabaseHandle, eventsFileOf } from '../src/platform/db.ts';
 import { migrateToLatest } from '../src/migrations/index.ts';
 import { todayJst } from '../src/platform/time.ts';
 import { api, startServer, type ServerProcess } from '../test/support/server-process.ts';
@@ -158,7 +158,8 @@ export async function benchStore(dir: string, fileName = 'bench.db'): Promise<Be
 /** Opens a new SQLite file migrated to the latest schema (its folder made; an earlier file, with its -wal and -shm, removed). */
 export async function freshDatabase(file: string): Promise<DatabaseHandle> {
   mkdirSync(dirname(file), { recursive: true });
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+  const events = eventsFileOf(file);
+  for (const f of [file, `${file}-wal`, `${file}-shm`, events, `${events}-wal`, `${events}-shm`]) rmSync(f, { force: true });
   const handle = openDatabase(`sqlite:${file}`);
   await migrateToLatest(handle.db, handle.dialect);
   return handle;
