@@ -30,7 +30,11 @@ export const credentialRoutes: FastifyPluginAsync<{ credentials: CredentialServi
       description: 'Body: {facilityCode, role?} or {insurerNumber} or {admin: true}. The token is returned only in this answer; onshi keeps only its hash.',
       body: Type.Object({
         facilityCode: Type.Optional(Type.String()),
-        role: Type.Optional(Type.String({ description: `Facility staff role: ${facilityRoles.join(' | ')} (default reception)` })),
+        role: Type.Optional(
+          Type.String({
+            description: `Facility staff role: ${facilityRoles.join(' | ')} (default reception). It must fit the facility type (doctor: hospital, clinic; dentist: hospital, dental clinic; pharmacist: pharmacy, hospital), else 400 ONSHI_CREDENTIAL_ROLE_NOT_ALLOWED`,
+          }),
+        ),
         insurerNumber: Type.Optional(Type.String()),
         admin: Type.Optional(Type.Boolean()),
         label: Type.Optional(Type.String()),
@@ -54,7 +58,13 @@ export const credentialRoutes: FastifyPluginAsync<{ credentials: CredentialServi
 
   app.delete('/v1/credentials/:id', {
     preHandler: auth('admin'),
-    schema: { tags: ['credentials'], summary: 'Revoke a credential', params: Type.Object({ id: Type.String() }), response: { 200: CredentialSchema, ...errorResponses } },
+    schema: {
+      tags: ['credentials'],
+      summary: 'Revoke a credential',
+      description: 'The credential of ONSHI_ADMIN_TOKEN (bootstrap-admin) is defined by the variable: 409 ONSHI_CREDENTIAL_FROM_ENVIRONMENT (unset the variable and restart instead).',
+      params: Type.Object({ id: Type.String() }),
+      response: { 200: CredentialSchema, ...errorResponses },
+    },
     handler: async (request) => credentials.revoke(request.params.id),
   });
 };
