@@ -4,8 +4,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
-import { installErrorHandling, makeAuthGuard } from '../platform/http.ts';
+import { clientErrorHandler, frameworkErrors, installErrorHandling, installRequestChecks, makeAuthGuard, parseQuerystring, strictValidatorCompiler } from '../platform/http.ts';
 import { loggerOptions } from '../platform/log.ts';
 import { checkpointStats } from '../platform/db.ts';
 import { closeIfBodyUnreadOnError } from '../platform/body-limit.ts';
@@ -38,11 +37,18 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     bodyLimit: ctx.config.limitJsonBytes,
     genReqId: () => crypto.randomUUID(),
     trustProxy: ctx.config.trustProxy,
+    // Prototype keys in a JSON body are refused (400 in onshi's shape), never merged or stripped.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    routerOptions: { querystringParser: parseQuerystring },
+    frameworkErrors,
+    clientErrorHandler,
   });
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(strictValidatorCompiler);
   app.decorateRequest('principal', null);
   installErrorHandling(app);
   app.addHook('onError', closeIfBodyUnreadOnError);
+  installRequestChecks(app);
 
   // Security headers and rate limits first: their hooks must see every route added after them.
   await installSecurity(app, ctx.config);

@@ -8,6 +8,7 @@ import { actorOf, requireKind } from '../platform/auth.ts';
 import { fieldError, OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { errorResponses } from '../registry/schemas.ts';
+import { bodyObject } from '../registry/routes.ts';
 import type { CardService } from './service.ts';
 import type { CredentialService } from '../credentials/service.ts';
 import {
@@ -53,7 +54,7 @@ export const cardRoutes: FastifyPluginAsync<CardRoutesOptions> = async (plugin, 
     },
     // The service checks every field (with its own codes), after the role check.
     attachValidation: true,
-    handler: async (request, reply) => reply.status(201).send(await cards.issue(request.body as Record<string, unknown>, actorOf(principalOf(request)))),
+    handler: async (request, reply) => reply.status(201).send(await cards.issue(bodyObject(request.body), actorOf(principalOf(request)))),
   });
 
   app.get('/v1/cards/issuer', {

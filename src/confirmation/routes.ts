@@ -28,6 +28,13 @@ const ConfirmationAnswerSchema = Type.Object({
   certificate: Type.Optional(Type.Object({ number: Type.String(), issuedOn: Type.String(), validUntil: Type.String() }, { description: 'The 資格確認書 in force, when one was presented' })),
 });
 
+// HTTP 400 is the エラー answer (result, confirmationId) or, for a body that is not JSON at all or
+// names a prototype key, the common error body: no inquiry was read, nothing is recorded.
+const ConfirmationRefusalSchema = Type.Object(
+  { ...ConfirmationAnswerSchema.properties, result: Type.Optional(ConfirmationAnswerSchema.properties.result), confirmationId: Type.Optional(ConfirmationAnswerSchema.properties.confirmationId) },
+  { description: 'The エラー answer (`result` error, with `confirmationId`), or ONSHI_REQUEST_INVALID without them when the body is not readable JSON' },
+);
+
 export const confirmationRoutes: FastifyPluginAsync<{ confirmation: ConfirmationService; auth: AuthGuard }> = async (plugin, { confirmation, auth }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -38,7 +45,8 @@ export const confirmationRoutes: FastifyPluginAsync<{ confirmation: Confirmation
       summary: 'Confirm eligibility by insurance-card numbers (被保険者証情報による資格確認)',
       description:
         'Answers `valid` with the record as of `asOf` (default today in JST), `invalid` with a reason, or `error` (HTTP 400) naming each missing or malformed field. ' +
-        'Every answer is recorded as a usage event before it is sent.',
+        'Every answer is recorded as a usage event before it is sent. ' +
+        'A body that is not readable JSON (malformed, empty, or naming `__proto__`/`constructor.prototype`) is no inquiry: it is refused with ONSHI_REQUEST_INVALID (HTTP 400, no `result`) and not recorded.',
       body: Type.Object({
         insurerNumber: Type.String({ examples: ['06139992'] }),
         symbol: Type.Optional(Type.String({ description: '記号 (empty or absent when the card has none)' })),
@@ -53,7 +61,7 @@ export const confirmationRoutes: FastifyPluginAsync<{ confirmation: Confirmation
           }),
         ),
       }),
-      response: { 200: ConfirmationAnswerSchema, 400: ConfirmationAnswerSchema, 401: errorResponses[401], 403: errorResponses[403] },
+      response: { 200: ConfirmationAnswerSchema, 400: ConfirmationRefusalSchema, 401: errorResponses[401], 403: errorResponses[403] },
     },
     // Field problems are the service's to report (as an `error` answer that is itself recorded).
     attachValidation: true,

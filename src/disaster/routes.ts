@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import { actorOf } from '../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { errorResponses } from '../registry/schemas.ts';
+import { bodyObject } from '../registry/routes.ts';
 import type { ClinicalService } from '../clinical/service.ts';
 import { CheckupViewSchema, MedicationViewSchema, PatientQuerystring, viewerOf } from '../clinical/routes.ts';
 import type { DisasterService } from './service.ts';
@@ -45,7 +46,7 @@ export const disasterRoutes: FastifyPluginAsync<DisasterRoutesOptions> = async (
     preHandler: auth('admin'),
     schema: { tags: ['disaster'], summary: 'Declare a disaster: prefectures and/or facilities, and a period (administrator)', body: DeclareBody, response: { 201: DisasterSchema, ...errorResponses } },
     attachValidation: true,
-    handler: async (request, reply) => reply.status(201).send(await disasters.declare(request.body as Record<string, unknown>, actorOf(principalOf(request)))),
+    handler: async (request, reply) => reply.status(201).send(await disasters.declare(bodyObject(request.body), actorOf(principalOf(request)))),
   });
 
   app.get('/v1/disasters', {

@@ -1,8 +1,12 @@
 // What every route shares: the one error handler (refusals are answers: a stable code with Japanese
 // and English messages; 5xx bodies never carry internals) and bearer-token authentication.
 
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
-import { errorBody, errorCatalogue, fieldError, isUniqueViolation, OnshiError, type ErrorCode } from './errors.ts';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError, preHandlerHookHandler } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Type } from 'typebox';
+import { errorBody, errorCatalogue, fieldError, isUniqueViolation, OnshiError, type ErrorBody, type ErrorCode, type FieldError } from './errors.ts';
 import type { Principal, PrincipalKind } from './auth.ts';
 
 declare module 'fastify' {
@@ -21,30 +25,210 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'ONSHI_REQUEST_INVALID',
 };
 
+/** What is wrong with a JSON body Fastify's parser refused (its own messages would echo the body). */
+const bodyProblems: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'not well-formed JSON, or it names __proto__ or constructor.prototype',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty, while the content type says JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'its length differs from Content-Length',
+};
+
+/**
+ * Sends an error body with its own serializer: the body is onshi's error shape whatever the route's
+ * response schema for that status says, so a refusal can never fail serialisation and become a 500.
+ */
+export function sendError(reply: FastifyReply, status: number, body: ErrorBody): FastifyReply {
+  return reply.status(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body);
+}
+
+/** Field errors of a schema validation: one per field and problem (unknown query parameters included). */
+export function validationFieldErrors(validation: readonly FastifySchemaValidationError[], context: string | undefined): FieldError[] {
+  const seen = new Set<string>();
+  const errors: FieldError[] = [];
+  const add = (field: string, code: FieldError['code'], detail?: string) => {
+    if (seen.has(`${field}\u0000${code}`)) return;
+    seen.add(`${field}\u0000${code}`);
+    errors.push(fieldError(field, code, detail));
+  };
+  for (const v of validation) {
+    const path = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
+    const params = (v.params ?? {}) as { missingProperty?: string; additionalProperties?: string[]; format?: string };
+    if (v.keyword === 'additionalProperties' && Array.isArray(params.additionalProperties)) {
+      for (const name of params.additionalProperties) add([path, name].filter(Boolean).join('.'), 'unknown', context === 'querystring' ? 'not a parameter of this route' : undefined);
+      continue;
+    }
+    // TypeBox reports each additional property twice (once as `false` schema); the line above covers it.
+    if (v.keyword === 'boolean' && (v.schemaPath ?? '').endsWith('/additionalProperties')) {
+      add(path || context || 'body', 'unknown', context === 'querystring' ? 'not a parameter of this route' : undefined);
+      continue;
+    }
+    const missing = params.missingProperty;
+    const field = [path, missing].filter(Boolean).join('.') || context || 'body';
+    const code = missing ? 'required' : v.keyword === 'format' && params.format === 'date' ? 'invalid_date' : 'format';
+    add(field, code, code === 'format' ? v.message : undefined);
+  }
+  return errors;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | OnshiError, request, reply) => {
     if (error instanceof OnshiError) {
-      return reply.status(error.status).send(errorBody(error.code, error.details));
+      return sendError(reply, error.status, errorBody(error.code, error.details));
     }
     if ((error as FastifyError).validation) {
-      const errors = (error as FastifyError).validation!.map((v) => {
-        const path = (v.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
-        const missing = (v.params as { missingProperty?: string } | undefined)?.missingProperty;
-        const field = [path, missing].filter(Boolean).join('.') || (error as FastifyError).validationContext || 'body';
-        return fieldError(field, missing ? 'required' : 'format', v.message);
-      });
-      return reply.status(400).send(errorBody('ONSHI_REQUEST_INVALID', { errors }));
+      const context = (error as FastifyError).validationContext;
+      const errors = validationFieldErrors((error as FastifyError).validation!, context);
+      // Fastify stops at the body; the query's problems are reported with it.
+      if (context === 'body') errors.push(...queryErrors(request).errors);
+      return sendError(reply, 400, errorBody('ONSHI_REQUEST_INVALID', { errors }));
     }
     // Two requests racing to create the same record: the loser gets a refusal, not a 500.
-    if (isUniqueViolation(error)) return reply.status(409).send(errorBody('ONSHI_CONFLICT'));
+    if (isUniqueViolation(error)) return sendError(reply, 409, errorBody('ONSHI_CONFLICT'));
     const mapped = (error as FastifyError).code ? fastifyCodes[(error as FastifyError).code] : undefined;
-    if (mapped) return reply.status(errorCatalogue[mapped].status).send(errorBody(mapped));
+    if (mapped) {
+      const detail = bodyProblems[(error as FastifyError).code];
+      return sendError(reply, errorCatalogue[mapped].status, errorBody(mapped, detail ? { errors: [fieldError('body', 'format', detail)] } : undefined));
+    }
     const status = (error as FastifyError).statusCode;
-    if (status && status >= 400 && status < 500) return reply.status(status).send(errorBody('ONSHI_REQUEST_INVALID', { detail: error.message }));
+    if (status && status >= 400 && status < 500) return sendError(reply, status, errorBody('ONSHI_REQUEST_INVALID', { detail: error.message }));
     request.log.error({ err: error }, 'unhandled error');
-    return reply.status(500).send(errorBody('ONSHI_INTERNAL'));
+    return sendError(reply, 500, errorBody('ONSHI_INTERNAL'));
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send(errorBody('ONSHI_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] })));
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, errorBody('ONSHI_NOT_FOUND', { method: request.method, url: request.url.split('?')[0] })));
+}
+
+// Requests onshi refuses before any route sees them: malformed query strings, query parameters a
+// route does not take, and parameters that do not convert exactly to their declared type.
+
+const MALFORMED_QUERY = Symbol('malformedQuery');
+
+/**
+ * The query string parser (Fastify's `routerOptions.querystringParser`): `+` is a space, repeated
+ * names give arrays, and a name or value whose percent-encoding is malformed or not UTF-8 marks the
+ * query as malformed (refused by the onRequest check with a field error) instead of passing through raw.
+ */
+export function parseQuerystring(query: string): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  if (query.length === 0) return out;
+  const malformed: string[] = [];
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawName = eq < 0 ? pair : pair.slice(0, eq);
+    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
+    let name: string;
+    let value: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      value = decodeURIComponent(rawValue.replace(/\+/g, ' '));
+    } catch {
+      malformed.push(rawName.length > 64 ? `${rawName.slice(0, 64)}…` : rawName);
+      continue;
+    }
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = [prior, value];
+  }
+  if (malformed.length) Object.defineProperty(out, MALFORMED_QUERY, { value: malformed, enumerable: false });
+  return out;
+}
+
+/**
+ * The schema compiler: TypeBox checks, with the query, path and header parameters converted only
+ * when the text is exactly a value of the declared type (`limit=true` or `limit=1e3` stay text and
+ * are refused; TypeBox's own conversion would read them as 1 and 1000).
+ */
+export const strictValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart }) => {
+  const check = Compile(schema);
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties;
+  return (value: unknown) => {
+    const converted = httpPart === 'body' || !properties ? value : convertParameters(properties, value);
+    if (check.Check(converted)) return { value: converted };
+    return { error: check.Errors(converted) as unknown as FastifySchemaValidationError[] };
+  };
+};
+
+function convertParameters(properties: Record<string, { type?: unknown }>, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const input = value as Record<string, unknown>;
+  let out: Record<string, unknown> | undefined;
+  for (const key of Object.keys(input)) {
+    const p = Object.hasOwn(properties, key) ? properties[key] : undefined;
+    const v = input[key];
+    if (!p || typeof v !== 'string') continue;
+    const c = convertText(p.type, v);
+    if (c !== v) (out ??= { ...input })[key] = c;
+  }
+  return out ?? value;
+}
+
+function convertText(type: unknown, v: string): unknown {
+  if (type === 'integer') return /^-?(0|[1-9][0-9]{0,14})$/.test(v) ? Number(v) : v;
+  if (type === 'number') return /^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,15})?$/.test(v) ? Number(v) : v;
+  if (type === 'boolean') return v === 'true' ? true : v === 'false' ? false : v;
+  return v;
+}
+
+const NO_PARAMETERS = Type.Object({}, { additionalProperties: false });
+
+/**
+ * Query and parameter checks shared by every route. Installed before the routes: a /v1 route takes
+ * only the query parameters its schema names (none when it names none), and a query error is a
+ * refusal even on routes whose body problems are the service's to report (attachValidation).
+ */
+export function installRequestChecks(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/')) return;
+    const schema = (route.schema ??= {}) as { querystring?: { additionalProperties?: unknown } };
+    if (!schema.querystring) schema.querystring = NO_PARAMETERS as { additionalProperties?: unknown };
+    else if (schema.querystring.additionalProperties === undefined) schema.querystring.additionalProperties = false;
+  });
+  app.addHook('onRequest', async (request) => {
+    const malformed = (request.query as Record<PropertyKey, unknown> | undefined)?.[MALFORMED_QUERY] as string[] | undefined;
+    if (malformed) {
+      throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: malformed.map((name) => fieldError(name || 'query', 'format', 'malformed percent-encoding or not UTF-8')) });
+    }
+  });
+  app.addHook('preHandler', async (request) => {
+    const attached = request.validationError as (FastifyError & { validationContext?: string }) | undefined;
+    if (!attached) return;
+    if (attached.validationContext !== 'body') {
+      throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: validationFieldErrors(attached.validation ?? [], attached.validationContext) });
+    }
+    // Fastify stops at the body's error, so the query of such a request is checked here.
+    const { errors, value } = queryErrors(request);
+    if (errors.length) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors });
+    request.query = value;
+  });
+}
+
+/** The route's query check, run by hand (Fastify does not reach it when the body failed first). */
+function queryErrors(request: FastifyRequest): { errors: FieldError[]; value: unknown } {
+  const validate = request.getValidationFunction('querystring') as unknown as ((q: unknown) => { value?: unknown; error?: FastifySchemaValidationError[] }) | undefined;
+  if (!validate) return { errors: [], value: request.query };
+  const r = validate(request.query);
+  return r.error ? { errors: validationFieldErrors(r.error, 'querystring'), value: request.query } : { errors: [], value: r.value };
+}
+
+/** Fastify's own refusals before routing (a malformed path, an over-long path parameter), in onshi's shape. */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'malformed percent-encoding or not UTF-8';
+  sendError(reply, 400, errorBody('ONSHI_REQUEST_INVALID', { errors: [fieldError('path', error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'too_long' : 'format', detail)] }));
+}
+
+/**
+ * Requests Node's HTTP parser refuses (raw non-ASCII bytes in the request line, malformed headers):
+ * answered in onshi's shape, with the statuses Node and Fastify give them.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const detail = status === 408 ? 'the request was not received in time' : status === 431 ? 'the request headers are too large' : 'not a well-formed HTTP request';
+  const body = JSON.stringify(errorBody('ONSHI_REQUEST_INVALID', { detail }));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {
@@ -62,11 +246,11 @@ export function makeAuthGuard(authenticate: Authenticator) {
   return function requireAuth(...kinds: PrincipalKind[]): preHandlerHookHandler {
     return async (request: FastifyRequest, reply: FastifyReply) => {
       const token = bearerToken(request);
-      if (token === undefined) return reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('ONSHI_AUTH_MISSING_TOKEN'));
+      if (token === undefined) return sendError(reply.header('www-authenticate', 'Bearer'), 401, errorBody('ONSHI_AUTH_MISSING_TOKEN'));
       const principal = token === '' ? undefined : await authenticate(token);
-      if (!principal) return reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"').send(errorBody('ONSHI_AUTH_INVALID_TOKEN'));
+      if (!principal) return sendError(reply.header('www-authenticate', 'Bearer error="invalid_token"'), 401, errorBody('ONSHI_AUTH_INVALID_TOKEN'));
       if (kinds.length > 0 && !kinds.includes(principal.kind)) {
-        return reply.status(403).send(errorBody('ONSHI_AUTH_FORBIDDEN', { requiredKinds: kinds, credentialKind: principal.kind }));
+        return sendError(reply, 403, errorBody('ONSHI_AUTH_FORBIDDEN', { requiredKinds: kinds, credentialKind: principal.kind }));
       }
       request.principal = principal;
     };

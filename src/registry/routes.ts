@@ -45,7 +45,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
     preHandler: auth('admin'),
     schema: { tags: ['registry'], summary: 'Register an insurer (administrator)', body: CreateInsurerBody, response: { 201: InsurerSchema, ...errorResponses } },
     attachValidation: true,
-    handler: async (request, reply) => reply.status(201).send(await registry.createInsurer(request.body as Record<string, unknown>)),
+    handler: async (request, reply) => reply.status(201).send(await registry.createInsurer(bodyObject(request.body))),
   });
 
   app.get('/v1/insurers', {
@@ -67,7 +67,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
     preHandler: auth('admin'),
     schema: { tags: ['registry'], summary: 'Register a facility (administrator)', body: CreateFacilityBody, response: { 201: FacilitySchema, ...errorResponses } },
     attachValidation: true,
-    handler: async (request, reply) => reply.status(201).send(await registry.createFacility(request.body as Record<string, unknown>)),
+    handler: async (request, reply) => reply.status(201).send(await registry.createFacility(bodyObject(request.body))),
   });
 
   app.get('/v1/facilities', {
@@ -103,7 +103,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
     attachValidation: true,
     handler: async (request) => {
       if (!Array.isArray(request.body)) throw new OnshiError('ONSHI_REQUEST_INVALID', { expected: 'an array of {month, claims}' });
-      await registry.setMonthlyClaims(request.params.code, request.body as { month?: unknown; claims?: unknown }[]);
+      await registry.setMonthlyClaims(request.params.code, request.body.map(bodyObject));
       return registry.getFacility(request.params.code);
     },
   });
@@ -132,12 +132,22 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
         branch: Type.Optional(Type.String()),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
         after: Type.Optional(Type.String({ description: 'memberId to continue after' })),
+        asOf: Type.Optional(Type.String({ format: 'date', description: 'Each member as of this date, YYYY-MM-DD (default: today in JST)' })),
       }),
       response: { 200: Type.Object({ members: Type.Array(MemberSchema) }), ...errorResponses },
     },
     handler: async (request) => {
       requireInsurerAccess(principalOf(request), request.params.insurerNumber);
-      return { members: await registry.findMembers(request.params.insurerNumber, request.query) };
+      const { asOf, ...filter } = request.query;
+      const members = await registry.findMembers(request.params.insurerNumber, filter);
+      if (asOf === undefined) return { members };
+      // The same member view as GET …/members/{memberId}?asOf, without its history.
+      const dated = [];
+      for (const m of members) {
+        const { history: _h, ...view } = await registry.getMember(request.params.insurerNumber, m.memberId, asOf);
+        dated.push(view);
+      }
+      return { members: dated };
     },
   });
 
@@ -147,7 +157,7 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
       tags: ['members'],
       summary: 'A member as of a date, with the whole eligibility history',
       params: MemberParams,
-      querystring: Type.Object({ asOf: Type.Optional(Type.String()) }),
+      querystring: Type.Object({ asOf: Type.Optional(Type.String({ description: 'YYYY-MM-DD (default: today in JST)' })) }),
       response: { 200: MemberSchema, ...errorResponses },
     },
     handler: async (request) => {
