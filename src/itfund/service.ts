@@ -10,7 +10,8 @@ import { newId } from '../platform/ids.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { checkText, textError, TEXT_MAX } from '../platform/text.ts';
 import { allowedActions, checkPeriod, checkTransition, defaultPeriods, states, transitions, type Action, type Periods, type State } from './lifecycle.ts';
-import { renderDecisionNotice } from './decision-notice.ts';
+import type { DecisionNoticeInput } from './decision-notice.ts';
+import { callInWorker } from '../platform/worker-call.ts';
 import { ItFundEvidence, linkEvidence, listEvidence } from './evidence.ts';
 import { ItFundImport } from './import.ts';
 import { ItFundLedger } from './ledger.ts';
@@ -239,7 +240,8 @@ export class ItFundService {
     const c = await this.getCase(principal, id);
     if (c.decidedOn === null) throw new OnshiError('ONSHI_ITFUND_TRANSITION_REFUSED', { state: c.state, action: 'decision_notice', allowedActions: c.allowedActions, detail: 'no decision has been issued for this case yet' });
     const facility = await this.db.selectFrom('facilities').select('name').where('code', '=', c.facilityCode).executeTakeFirst();
-    return renderDecisionNotice({ case: c, facilityName: facility?.name ?? c.facilityCode });
+    // Rendered in the worker thread: a PDF's CPU must not pause the confirmations.
+    return callInWorker<DecisionNoticeInput, Buffer>(new URL('./decision-notice.ts', import.meta.url).href, 'renderDecisionNotice', { case: c, facilityName: facility?.name ?? c.facilityCode });
   }
 
   /** Takes one action on a case (the transition table decides whether it may, and the next state). */

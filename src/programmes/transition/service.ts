@@ -12,7 +12,8 @@ import { isIsoDate, todayJst } from '../../platform/time.ts';
 import { periodForDate } from '../../confirmation/rules.ts';
 import type { RegistryService } from '../../registry/service.ts';
 import * as repo from './repository.ts';
-import { renderCertificate } from './certificate-pdf.ts';
+import type { CertificatePdfInput } from './certificate-pdf.ts';
+import { callInWorker } from '../../platform/worker-call.ts';
 import {
   certificateDue,
   certificateNumber,
@@ -232,7 +233,8 @@ export class TransitionService {
     if (!certificate) throw new OnshiError('ONSHI_NOT_FOUND', { memberId, certificateNumber: number });
     const member = await this.registry.getMember(insurerNumber, memberId, certificate.issuedOn);
     const insurer = await this.registry.getInsurer(insurerNumber);
-    return renderCertificate({ certificate, member, insurer });
+    // Rendered in the worker thread: a PDF's CPU must not pause the confirmations.
+    return callInWorker<CertificatePdfInput, Buffer>(new URL('./certificate-pdf.ts', import.meta.url).href, 'renderCertificate', { certificate, member, insurer });
   }
 
   /**
