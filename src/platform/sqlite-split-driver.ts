@@ -38,6 +38,32 @@ class WriterLock {
   }
 }
 
+/** Longest stretch of work on the main connection before other requests get a turn. */
+const SLICE_MS = 4;
+
+/**
+ * Statements here run synchronously and their promises resolve as microtasks, so a long job (an
+ * import, a notices round, a batch's storage) would hold the event loop until it ends: no request
+ * would be read meanwhile. Every query first asks for its turn: past SLICE_MS of work since the event
+ * loop last turned, it waits one turn (setImmediate), and the confirmations in between are answered.
+ */
+class Turns {
+  private sliceStart = 0;
+  private open = false;
+
+  take(): Promise<void> | undefined {
+    const now = performance.now();
+    if (!this.open) {
+      this.open = true;
+      this.sliceStart = now;
+      setImmediate(() => (this.open = false));
+      return undefined;
+    }
+    if (now - this.sliceStart < SLICE_MS) return undefined;
+    return new Promise<void>((ok) => setImmediate(ok));
+  }
+}
+
 class SplitConnection implements DatabaseConnection {
   /** Set while this connection runs a transaction: every query goes to the writer, which it holds. */
   release: (() => void) | undefined;
@@ -45,6 +71,8 @@ class SplitConnection implements DatabaseConnection {
   constructor(private readonly driver: SplitSqliteDriver) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const turn = this.driver.turns.take();
+    if (turn) await turn;
     const { writer, reader, lock } = this.driver;
     if (this.release || !lock.held) return execute<R>(writer, query);
     if (reader && SelectQueryNode.is(query.query)) return execute<R>(reader, query);
@@ -67,6 +95,7 @@ class SplitConnection implements DatabaseConnection {
 
 export class SplitSqliteDriver implements Driver {
   readonly lock = new WriterLock();
+  readonly turns = new Turns();
 
   constructor(
     readonly writer: PreparingDatabase & { close(): void },
