@@ -182,24 +182,32 @@ export function installRequestChecks(app: FastifyInstance): void {
     const schema = (route.schema ??= {}) as { querystring?: { additionalProperties?: unknown } };
     if (!schema.querystring) schema.querystring = NO_PARAMETERS as { additionalProperties?: unknown };
     else if (schema.querystring.additionalProperties === undefined) schema.querystring.additionalProperties = false;
+    if (route.attachValidation) {
+      const own = route.preHandler;
+      route.preHandler = [refuseAttachedParameterErrors as preHandlerHookHandler, ...(own === undefined ? [] : Array.isArray(own) ? own : [own])];
+    }
   });
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const malformed = (request.query as Record<PropertyKey, unknown> | undefined)?.[MALFORMED_QUERY] as string[] | undefined;
-    if (malformed) {
-      throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: malformed.map((name) => fieldError(name || 'query', 'format', 'malformed percent-encoding or not UTF-8')) });
-    }
+    if (!malformed) return done();
+    done(new OnshiError('ONSHI_REQUEST_INVALID', { errors: malformed.map((name) => fieldError(name || 'query', 'format', 'malformed percent-encoding or not UTF-8')) }));
   });
-  app.addHook('preHandler', async (request) => {
-    const attached = request.validationError as (FastifyError & { validationContext?: string }) | undefined;
-    if (!attached) return;
-    if (attached.validationContext !== 'body') {
-      throw new OnshiError('ONSHI_REQUEST_INVALID', { errors: validationFieldErrors(attached.validation ?? [], attached.validationContext) });
-    }
-    // Fastify stops at the body's error, so the query of such a request is checked here.
-    const { errors, value } = queryErrors(request);
-    if (errors.length) throw new OnshiError('ONSHI_REQUEST_INVALID', { errors });
-    request.query = value;
-  });
+}
+
+/**
+ * First preHandler of a route that takes its body's problems to its service (attachValidation): a
+ * path or query error is still a refusal, and so is the query of a request whose body failed first.
+ */
+function refuseAttachedParameterErrors(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+  const attached = request.validationError as (FastifyError & { validationContext?: string }) | undefined;
+  if (!attached) return done();
+  if (attached.validationContext !== 'body') {
+    return done(new OnshiError('ONSHI_REQUEST_INVALID', { errors: validationFieldErrors(attached.validation ?? [], attached.validationContext) }));
+  }
+  const { errors, value } = queryErrors(request);
+  if (errors.length) return done(new OnshiError('ONSHI_REQUEST_INVALID', { errors }));
+  request.query = value;
+  done();
 }
 
 /** The route's query check, run by hand (Fastify does not reach it when the body failed first). */

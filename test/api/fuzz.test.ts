@@ -11,7 +11,7 @@ import { actions } from '../../src/itfund/lifecycle.ts';
 import { adminHeaders, bearer, createFacility, createInsurer, issueCredential, staffCredential, useApp } from '../support/fixtures.ts';
 import { injectTransport, personWithCard } from '../support/cards.ts';
 
-const RUNS = Number(process.env.ONSHI_FUZZ_RUNS ?? 120);
+const RUNS = Number(process.env.ONSHI_FUZZ_RUNS ?? 200);
 const SEED = process.env.ONSHI_FUZZ_SEED === undefined ? undefined : Number(process.env.ONSHI_FUZZ_SEED);
 
 interface Operation {
