@@ -45,7 +45,11 @@ export async function rollupState(db: Db): Promise<number> {
  * imported. With `rebuild`, every event-derived row is dropped and recomputed from all events.
  * Two rollups at once cannot both apply: the state row is advanced from the value read, or not at all.
  */
-export async function rollup(db: Kysely<Database>, dialect: Dialect, now: string, options: { rebuild?: boolean } = {}): Promise<RollupReport> {
+/** Events per statement of a rollup (a slice of facilities, or a range of event ids). */
+const REBUILD_SLICE_EVENTS = 20_000;
+
+export async function rollup(db: Kysely<Database>, dialect: Dialect, now: string, options: { rebuild?: boolean; sliceEvents?: number } = {}): Promise<RollupReport> {
+  const slice = options.sliceEvents ?? REBUILD_SLICE_EVENTS;
   await db.insertInto('stats_rollup_state').values({ name: STATE, last_event_id: 0, updated_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
   return db.transaction().execute(async (trx) => {
     const last = await rollupState(trx);
@@ -71,11 +75,29 @@ export async function rollup(db: Kysely<Database>, dialect: Dialect, now: string
     if (from === 0) {
       await trx.deleteFrom('facility_month_stats').where('source', '=', 'events').execute();
       await trx.deleteFrom('insurer_month_stats').execute();
-      const r = await sql`insert into facility_month_stats (facility_code, month, confirmations, card_uses, card_users, claims, source)
-        select facility_code, ${m}, count(*), ${cardUses}, ${cardUsers}, null, 'events' from usage_events where id <= ${to} and ${confirmedOnly('result')}
-        group by facility_code, ${m}
-        on conflict (facility_code, month) do nothing`.execute(trx);
-      report.facilityMonths = Number(r.numAffectedRows ?? 0);
+      // A slice of facilities at a time (about REBUILD_SLICE_EVENTS events each), so that no single
+      // statement runs for long: users are distinct persons, so a facility's months are computed whole.
+      let after: string | null = null;
+      for (;;) {
+        const next: { facility_code: string } | undefined = await trx
+          .selectFrom('usage_events')
+          .select('facility_code')
+          .$if(after !== null, (q) => q.where('facility_code', '>', after!))
+          .orderBy('facility_code')
+          .limit(1)
+          .offset(slice)
+          .executeTakeFirst();
+        const upTo: string | undefined = next?.facility_code;
+        const r = await sql`insert into facility_month_stats (facility_code, month, confirmations, card_uses, card_users, claims, source)
+          select facility_code, ${m}, count(*), ${cardUses}, ${cardUsers}, null, 'events' from usage_events
+          where id <= ${to} and ${confirmedOnly('result')}
+          ${after === null ? sql`` : sql`and facility_code > ${after}`} ${upTo === undefined ? sql`` : sql`and facility_code <= ${upTo}`}
+          group by facility_code, ${m}
+          on conflict (facility_code, month) do nothing`.execute(trx);
+        report.facilityMonths += Number(r.numAffectedRows ?? 0);
+        if (upTo === undefined) break;
+        after = upTo;
+      }
     } else {
       await trx.deleteFrom('stats_dirty_months').execute();
       const dirty = await sql<{ facility_code: string; month: string }>`select distinct facility_code, ${m} as month from usage_events where id > ${from} and id <= ${to}`.execute(trx);
@@ -95,12 +117,19 @@ export async function rollup(db: Kysely<Database>, dialect: Dialect, now: string
       report.facilityMonths = Number(r.numAffectedRows ?? 0);
       await trx.deleteFrom('stats_dirty_months').execute();
     }
-    const r = await sql`insert into insurer_month_stats (insurer_number, month, confirmations, card_uses)
-      select insurer_number, ${m}, count(*), ${cardUses} from usage_events
-      where id > ${from} and id <= ${to} and insurer_number is not null and ${confirmedOnly('result')}
-      group by insurer_number, ${m}
-      on conflict (insurer_number, month) do update set confirmations = insurer_month_stats.confirmations + excluded.confirmations, card_uses = insurer_month_stats.card_uses + excluded.card_uses`.execute(trx);
-    report.insurerMonths = Number(r.numAffectedRows ?? 0);
+    // Insurer counts are sums: a range of event ids at a time, each added to the months it touches.
+    const insurerMonths = new Set<string>();
+    for (let lo = from; lo < to; lo += slice) {
+      const hi = Math.min(to, lo + slice);
+      const touched = await sql<{ insurer_number: string; month: string }>`insert into insurer_month_stats (insurer_number, month, confirmations, card_uses)
+        select insurer_number, ${m}, count(*), ${cardUses} from usage_events
+        where id > ${lo} and id <= ${hi} and insurer_number is not null and ${confirmedOnly('result')}
+        group by insurer_number, ${m}
+        on conflict (insurer_number, month) do update set confirmations = insurer_month_stats.confirmations + excluded.confirmations, card_uses = insurer_month_stats.card_uses + excluded.card_uses
+        returning insurer_number, month`.execute(trx);
+      for (const t of touched.rows) insurerMonths.add(`${t.insurer_number}\t${t.month}`);
+    }
+    report.insurerMonths = insurerMonths.size;
     return report;
   });
 }
