@@ -101,36 +101,63 @@ export function rowsOfPlainCsv(body: string, maxRows = MAX_BATCH_ROWS): BatchRow
  * Counts, as bytes arrive, the lines of a CSV that certainly hold a record: a line end outside quotes
  * after some visible ASCII character. Never more than csv-parse would find (a line of spaces, or of
  * nothing but non-ASCII, is not counted), so a body is refused on it only when it surely has too many.
+ * Like csv-parse, it takes the first line end outside quotes as the line end of the whole body: after
+ * a CRLF, a bare LF is no line end; after a bare CR, it counts no further.
  */
 export class CsvRecordCounter {
   records = 0;
   private quoted = false;
   private content = false;
+  private eol: 'lf' | 'crlf' | 'cr' | undefined;
+  private lastWasCR = false;
 
   count(chunk: Buffer): number {
-    let from = 0;
-    if (!this.quoted && chunk.indexOf(0x22) === -1) {
-      // No quote in the chunk: jump from line end to line end.
-      for (let end = chunk.indexOf(0x0a); end !== -1; from = end + 1, end = chunk.indexOf(0x0a, from)) {
-        if (this.content || visibleIn(chunk, from, end)) this.records++;
-        this.content = false;
-      }
-      if (visibleIn(chunk, from, chunk.length)) this.content = true;
-      return this.records;
-    }
-    for (let i = 0; i < chunk.length; i++) {
+    if (this.eol === 'cr') return this.records;
+    let i = 0;
+    if (this.eol === undefined || this.quoted || chunk.indexOf(0x22) !== -1) i = this.scan(chunk);
+    if (i < chunk.length) this.lines(chunk, i); // scan() took all of a chunk once the line end is CR
+    return this.records;
+  }
+
+  /** Byte by byte (quotes, and the first line end), until the chunk ends or the rest can be taken by lines(). */
+  private scan(chunk: Buffer): number {
+    let nextQuote = chunk.indexOf(0x22);
+    let i = 0;
+    for (; i < chunk.length; i++) {
+      if (this.eol !== undefined && !this.quoted && nextQuote === -1) return i;
       const b = chunk[i];
+      const afterCR = this.lastWasCR;
+      this.lastWasCR = b === 0x0d;
       if (b === 0x22) {
         this.quoted = !this.quoted; // an escaped quote ("") toggles twice
         this.content = true;
+        nextQuote = chunk.indexOf(0x22, i + 1);
+      } else if (this.quoted) continue;
+      else if (this.eol === undefined && afterCR && b !== 0x0a) {
+        this.eol = 'cr';
+        return chunk.length;
       } else if (b === 0x0a) {
-        if (!this.quoted) {
-          if (this.content) this.records++;
-          this.content = false;
-        }
+        this.eol ??= afterCR ? 'crlf' : 'lf';
+        if (this.eol === 'lf' || afterCR) this.lineEnd();
       } else if (b > 0x20 && b < 0x7f) this.content = true;
     }
-    return this.records;
+    return i;
+  }
+
+  /** From `from` on, with no quote left in the chunk: from line end to line end. */
+  private lines(chunk: Buffer, from: number): void {
+    for (let end = chunk.indexOf(0x0a, from); end !== -1; from = end + 1, end = chunk.indexOf(0x0a, from)) {
+      if (visibleIn(chunk, from, end)) this.content = true;
+      const afterCR = end > 0 ? chunk[end - 1] === 0x0d : this.lastWasCR;
+      if (this.eol === 'lf' || afterCR) this.lineEnd();
+    }
+    if (visibleIn(chunk, from, chunk.length)) this.content = true;
+    this.lastWasCR = chunk[chunk.length - 1] === 0x0d;
+  }
+
+  private lineEnd(): void {
+    if (this.content) this.records++;
+    this.content = false;
   }
 }
 

@@ -66,6 +66,8 @@ export async function readBody(request: FastifyRequest, limit: number): Promise<
  */
 export const LINGER_MS = 2000;
 
+const lingering = new WeakSet<Socket>();
+
 /**
  * An answer given before the whole body has arrived (a limit passed, a refused row, no credential)
  * closes the connection, so that the rest is neither read nor drained (Node would otherwise read it
@@ -74,7 +76,8 @@ export const LINGER_MS = 2000;
  * only the sending side is closed at first, and the socket destroyed LINGER_MS later.
  */
 function closeUnread(request: FastifyRequest, reply: FastifyReply): void {
-  if (request.raw.complete) return;
+  // Only a request off a socket has a body still on the way (an injected one has no `complete`).
+  if (request.raw.complete !== false) return;
   reply.header('connection', 'close');
   const socket = request.raw.socket as (Socket & { destroySoon?: () => void }) | null;
   if (!socket || lingering.has(socket)) return;
@@ -87,8 +90,6 @@ function closeUnread(request: FastifyRequest, reply: FastifyReply): void {
     this.once('close', () => clearTimeout(timer));
   };
 }
-
-const lingering = new WeakSet<Socket>();
 
 /** onSend hook of the routes that stream their body (see closeUnread). */
 export async function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
