@@ -246,6 +246,15 @@ describe.each(storeKinds)('bounded bodies on a listening server (%s)', (kind) =>
     expect(await countMemberships(ctx, insurer.insurerNumber)).toBe(0);
   });
 
+  it('refuses a statistics CSV import past the import byte limit, importing nothing', async () => {
+    const before = await ctx.database.db.selectFrom('facilities').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const r = await streamPast(bytesPort, '/v1/facilities/import', { ...adminHeaders, ...csv }, { first: Buffer.from('code,name,type\n1310000001,'), filler: repeated('名'), limitAt: BYTES });
+    expectRefused(r, 'ONSHI_BODY_TOO_LARGE', { limitBytes: BYTES });
+    const after = await ctx.database.db.selectFrom('facilities').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+    await expectHealthy(bytesPort);
+  });
+
   it('refuses a declared Content-Length over the limit before reading the body', async () => {
     const r = await new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: bytesPort, path: importPath(), method: 'POST', agent: false, headers: { ...insurer.headers, ...csv, 'content-length': String(BYTES + 1) } });
