@@ -37,9 +37,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     bodyLimit: ctx.config.limitJsonBytes,
     genReqId: () => crypto.randomUUID(),
     trustProxy: ctx.config.trustProxy,
-    // Prototype keys in a JSON body are refused (400 in onshi's shape), never merged or stripped.
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
     routerOptions: { querystringParser: parseQuerystring },
     frameworkErrors,
     clientErrorHandler,

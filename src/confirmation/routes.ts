@@ -46,7 +46,7 @@ export const confirmationRoutes: FastifyPluginAsync<{ confirmation: Confirmation
       description:
         'Answers `valid` with the record as of `asOf` (default today in JST), `invalid` with a reason, or `error` (HTTP 400) naming each missing or malformed field. ' +
         'Every answer is recorded as a usage event before it is sent. ' +
-        'A body that is not readable JSON (malformed, empty, or naming `__proto__`/`constructor.prototype`) is no inquiry: it is refused with ONSHI_REQUEST_INVALID (HTTP 400, no `result`) and not recorded.',
+        'A body that is not readable JSON (malformed, empty, not UTF-8, or with a key named `__proto__`, `constructor` or `prototype`) is no inquiry: it is refused with ONSHI_REQUEST_INVALID (HTTP 400, no `result`) and not recorded.',
       body: Type.Object({
         insurerNumber: Type.String({ examples: ['06139992'] }),
         symbol: Type.Optional(Type.String({ description: '記号 (empty or absent when the card has none)' })),

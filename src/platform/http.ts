@@ -171,12 +171,60 @@ function convertText(type: unknown, v: string): unknown {
 
 const NO_PARAMETERS = Type.Object({}, { additionalProperties: false });
 
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function bodyRefusal(detail: string): OnshiError {
+  return new OnshiError('ONSHI_REQUEST_INVALID', { errors: [fieldError('body', 'format', detail)] });
+}
+
+/**
+ * The JSON body parser: UTF-8 only (invalid bytes are refused, never read as U+FFFD), and a key named
+ * __proto__, constructor or prototype at any depth is refused: no service merges such an object into
+ * another, and none of onshi's bodies has such a field.
+ */
+export function parseJsonBody(_request: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void): void {
+  if (body.length === 0) return done(bodyRefusal('empty, while the content type says JSON'));
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    return done(bodyRefusal('not UTF-8'));
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    return done(bodyRefusal('not well-formed JSON'));
+  }
+  // Only a text that could spell such a key (plainly or with \u escapes) is walked.
+  if (/__proto__|constructor|prototype|\\u/.test(text)) {
+    const pending: unknown[] = [value];
+    while (pending.length) {
+      const v = pending.pop();
+      if (v === null || typeof v !== 'object') continue;
+      if (Array.isArray(v)) {
+        for (const item of v) if (item !== null && typeof item === 'object') pending.push(item);
+        continue;
+      }
+      for (const key of Object.keys(v)) {
+        if (FORBIDDEN_KEYS.has(key)) return done(bodyRefusal(`names the key ${key}`));
+        const item = (v as Record<string, unknown>)[key];
+        if (item !== null && typeof item === 'object') pending.push(item);
+      }
+    }
+  }
+  done(null, value);
+}
+
 /**
  * Query and parameter checks shared by every route. Installed before the routes: a /v1 route takes
  * only the query parameters its schema names (none when it names none), and a query error is a
  * refusal even on routes whose body problems are the service's to report (attachValidation).
  */
 export function installRequestChecks(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
   app.addHook('onRoute', (route) => {
     if (!route.url.startsWith('/v1/')) return;
     const schema = (route.schema ??= {}) as { querystring?: { additionalProperties?: unknown } };

@@ -140,12 +140,21 @@ describe.each(storeKinds)('one error shape everywhere on %s', (kind) => {
       }
     });
 
-    it('refuses prototype keys, malformed JSON and deep nesting in JSON bodies with 400 in the catalogue shape', async () => {
-      const bodies = ['{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"admin":true}}}', '{"a":', '[{"__proto__":null}]'];
+    it('refuses prototype keys (at any depth, escaped too), malformed JSON, bytes that are not UTF-8 and deep nesting in JSON bodies with 400 in the catalogue shape', async () => {
+      const bodies: (string | Buffer)[] = [
+        '{"__proto__":{"admin":true}}',
+        '{"constructor":{"prototype":{"admin":true}}}',
+        '{"a":{"constructor":1}}',
+        '[{"b":[{"prototype":1}]}]',
+        '{"\\u005f_proto__":{"admin":true}}',
+        '{"a":',
+        '[{"__proto__":null}]',
+        Buffer.from('{"name":"\xff\xfe"}', 'latin1'),
+      ];
       for (const op of (await operations(h)).filter((o) => o.jsonBody)) {
         for (const payload of bodies) {
           const r = await h.app.inject({ method: op.method, url: op.url, headers: { ...adminHeaders, 'content-type': 'application/json' }, payload });
-          expect(fieldProblems(expectError(r, 400, 'ONSHI_REQUEST_INVALID').errors), `${op.method} ${op.path} ${payload}`).toEqual(['body:format']);
+          expect(fieldProblems(expectError(r, 400, 'ONSHI_REQUEST_INVALID').errors), `${op.method} ${op.path} ${String(payload)}`).toEqual(['body:format']);
         }
         for (const payload of ['['.repeat(200_000) + ']'.repeat(200_000), '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000), JSON.stringify({ name: 'x'.repeat(1_000_000) }), '{"insurerNumber":[1,{"a":null}],"name":12,"rows":"x"}']) {
           const r = await h.app.inject({ method: op.method, url: op.url, headers: { ...adminHeaders, 'content-type': 'application/json' }, payload });
