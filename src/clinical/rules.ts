@@ -169,7 +169,7 @@ export function parseCheckupRow(row: Record<string, unknown>, today: string): { 
       if (key === 'urineProtein') {
         if (urineProteinValues.includes(value as never)) items.urineProtein = value as CheckupItems['urineProtein'];
         else errors.push(fieldError('items.urineProtein', 'not_allowed', urineProteinValues.join(' ')));
-      } else if (key in checkupNumericItems) {
+      } else if (Object.hasOwn(checkupNumericItems, key)) {
         const [min, max] = checkupNumericItems[key as keyof typeof checkupNumericItems];
         if (isNumber(value) && value >= min && value <= max) items[key as keyof typeof checkupNumericItems] = value;
         else errors.push(fieldError(`items.${key}`, 'out_of_range', `${min}–${max}`));

@@ -59,7 +59,8 @@ export function allowedActions(state: State): Action[] {
 export type TransitionCheck = { ok: true; to: State } | { ok: false; state: State; action: string; allowed: Action[] };
 
 export function checkTransition(state: State, action: string): TransitionCheck {
-  const t = (transitions as Record<string, Transition>)[action];
+  // Own keys only: an action named toString or __proto__ is no action.
+  const t = Object.hasOwn(transitions, action) ? (transitions as Record<string, Transition>)[action] : undefined;
   if (!t || !t.from.includes(state)) return { ok: false, state, action, allowed: allowedActions(state) };
   return { ok: true, to: t.to };
 }

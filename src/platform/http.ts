@@ -1,5 +1,6 @@
 // What every route shares: the one error handler (refusals are answers: a stable code with Japanese
-// and English messages; 5xx bodies never carry internals) and bearer-token authentication.
+// and English messages; 5xx bodies never carry internals), the checks of query strings, parameters
+// and JSON bodies made before any route runs, and bearer-token authentication.
 
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaCompiler, FastifySchemaValidationError, preHandlerHookHandler } from 'fastify';
@@ -27,7 +28,7 @@ const fastifyCodes: Record<string, ErrorCode> = {
 
 /** What is wrong with a JSON body Fastify's parser refused (its own messages would echo the body). */
 const bodyProblems: Record<string, string> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'not well-formed JSON, or it names __proto__ or constructor.prototype',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'not well-formed JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'empty, while the content type says JSON',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'its length differs from Content-Length',
 };

@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app/build-app.ts';
 import { createTestContext, storeKinds } from '../support/stores.ts';
-import { addMember, adminHeaders, changeMember, confirm, expectError, expectMessages, fieldProblems, memberUrl, setup, useApp, type Harness, type TestFacility } from '../support/fixtures.ts';
+import { addMember, adminHeaders, changeMember, confirm, expectError, expectMessages, fieldProblems, memberUrl, setup, staffCredential, useApp, type Harness, type TestFacility } from '../support/fixtures.ts';
 
 const NOW = new Date('2024-11-30T15:00:00Z');
 
@@ -178,7 +178,7 @@ describe.each(storeKinds)('one error shape everywhere on %s', (kind) => {
   });
 
   describe('bodies the routes read as objects', () => {
-    // These reached the services as undefined or null and failed there (500).
+    // These reached the services as undefined, null or an inherited property and failed there (500).
     it.each([
       ['POST', '/v1/insurers'],
       ['POST', '/v1/facilities'],
@@ -188,6 +188,28 @@ describe.each(storeKinds)('one error shape everywhere on %s', (kind) => {
       const r = await h.app.inject({ method, url, headers: adminHeaders });
       expect(r.statusCode, r.body).toBe(400);
       expect(expectCatalogueShape(r, url).errors?.length).toBeGreaterThan(0);
+    });
+
+    it('an IT fund action named like an inherited property (__proto__, constructor, toString) is refused, not a 500', async () => {
+      const { facility } = await setup(h.app);
+      const admin = await staffCredential(h.app, facility, 'facility_admin');
+      const opened = await h.app.inject({ method: 'POST', url: '/v1/itfund/cases', headers: admin.headers, payload: {} });
+      expect(opened.statusCode, opened.body).toBe(201);
+      for (const action of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+        const r = await h.app.inject({ method: 'POST', url: `/v1/itfund/cases/${opened.json().id}/actions/${action}`, headers: admin.headers, payload: {} });
+        expect(expectError(r, 409, 'ONSHI_ITFUND_TRANSITION_REFUSED').action).toBe(action);
+      }
+    });
+
+    it('a check-up item named like an inherited property (toString, valueOf) is an unknown item, not a 500', async () => {
+      const { insurer } = await setup(h.app);
+      await addMember(h.app, insurer);
+      const row = { symbol: '12', number: '3456', branch: '00', examDate: '2024-10-01', items: { toString: 1, valueOf: 2, bmi: 22 }, judgement: 'information' };
+      for (const [contentType, payload] of [['application/json', JSON.stringify([row])], ['application/x-ndjson', `${JSON.stringify({ ...row, items: { ...row.items, constructor: 3 } })}\n`]]) {
+        const r = await h.app.inject({ method: 'POST', url: `/v1/insurers/${insurer.insurerNumber}/checkups`, headers: { ...insurer.headers, 'content-type': contentType }, payload });
+        const body = expectError(r, 422, 'ONSHI_IMPORT_REJECTED');
+        expect(fieldProblems(body.errors[0].errors), contentType).toEqual(contentType === 'application/json' ? ['items.toString:unknown', 'items.valueOf:unknown'] : ['items.constructor:unknown', 'items.toString:unknown', 'items.valueOf:unknown']);
+      }
     });
 
     it('PUT /v1/facilities/{code}/claims with null entries reports them (400)', async () => {

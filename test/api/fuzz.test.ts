@@ -39,7 +39,7 @@ function operationsOf(spec: { paths: Record<string, Record<string, any>> }): Ope
 
 const nasty = [
   '', ' ', 'NaN', 'Infinity', 'true', 'false', 'null', 'undefined', '-1', '0', '1e3', '0x10', '2024-02-30', '2024-13-01', '9999-12-31', '0001-01-01',
-  '__proto__', 'constructor', 'prototype', 'toString', '%', '%ZZ', '%FF', '../../etc/passwd', "'; drop table members; --", '" OR 1=1 --',
+  '__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '%', '%ZZ', '%FF', '../../etc/passwd', "'; drop table members; --", '" OR 1=1 --',
   '=1+1', "=cmd|' /C calc'!A0", '@2', '\u0000', '\u0007', '\u001b[31m', '\u0085', '\u202e', '\u2066', '\ud800', '\udfff', '山田\u0000DROP', '😀𠮷', '\ufeff',
   '<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>', '{"$ref":"#"}', '[object Object]',
 ];
