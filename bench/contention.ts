@@ -15,12 +15,12 @@
 //
 // Options (environment): BENCH_PEOPLE, BENCH_IMPORT_ROWS, BENCH_BATCH_ROWS, BENCH_RATE (confirmations/s),
 // BENCH_QUIET_SECONDS (default 15), BENCH_CONNECTIONS (default 32), BENCH_POSTGRES_URL (run on a
-// throwaway PostgreSQL database), BENCH_KEEP=1. The load generator shares the machine's cores with the
+// throwaway PostgreSQL database), BENCH_CPU_PROF=DIR (the server's CPU profile), BENCH_KEEP=1. The load generator shares the machine's cores with the
 // server; nothing here is asserted.
 
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import autocannon from 'autocannon';
@@ -49,7 +49,7 @@ async function seed(): Promise<Sample> {
   const database = await store.fresh();
   const summary = await seedPopulation(database.db, { people: PEOPLE, facilities: 200, seed: 'contention' });
   console.log(`seed        ${fmt(summary.persons)} people in ${summary.seconds} s`);
-  const members = await membersValidToday(database.db, { every: 7, limit: Math.max(BATCH_ROWS, 2_000) });
+  const members = await membersValidToday(database.db, { every: 2, limit: Math.max(BATCH_ROWS, 2_000) });
   const registry = new RegistryService(database.db, await RegistryService.resolveLinkSecret(database.db, undefined));
   const transition = new TransitionService(database.db, registry);
   // The confirmations ask with a 資格確認書's numbers (a paper card confirms nothing since 2025-12-02).
@@ -152,7 +152,8 @@ async function main(): Promise<void> {
     Readable.from([`insurerNumber,symbol,number,branch,birthDate\n${batchRows.map((c) => `${c.insurerNumber},${c.symbol},${c.number},${c.branch},${c.birthDate}`).join('\n')}\n`]),
     createWriteStream(batchFile),
   );
-  const { server, base, token } = await startBenchServer(store.url, { ONSHI_RATE_LIMIT_CONFIRMATIONS: '0' });
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(process.env.BENCH_CPU_PROF)] : [];
+  const { server, base, token } = await startBenchServer(store.url, { ONSHI_RATE_LIMIT_CONFIRMATIONS: '0' }, profile);
   let answered = 0;
   try {
     // Warm-up, then the quiet phase.

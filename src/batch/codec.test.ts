@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { decodeAnswer, decodeInput, encodeAnswer, encodeInput } from './codec.ts';
-import { rowsOfCsv, rowsOfPlainCsv } from './routes.ts';
+import { rowsOfCsv, rowsOfPlainCsv, rowsOfPlainCsvInSlices } from './routes.ts';
+import fc from 'fast-check';
 import type { BatchRowInput, RowAnswer } from './service.ts';
 
 /** What the rows and answers used to come back as: a JSON round trip. */
@@ -73,6 +74,19 @@ describe('plain CSV bodies', () => {
       expect(direct, body).toBeDefined();
       expect(direct).toStrictEqual(await parsed(body));
     }
+  });
+
+  it('are read a slice at a time into exactly the rows of one pass, or left to csv-parse alike', async () => {
+    const line = fc.array(fc.constantFrom('06139901', '12', '', '3456', '00', '1980-04-01', '記号', ' ', '"'), { maxLength: 7 }).map((cells) => cells.join(','));
+    const body = fc
+      .tuple(fc.constantFrom('insurerNumber,symbol,number,branch,birthDate', '\ufeffnumber,insurerNumber', '', 'number,number'), fc.array(line, { maxLength: 40 }), fc.constantFrom('\n', '\r\n'), fc.boolean())
+      .map(([header, lines, eol, trailing]) => [header, ...lines].join(eol) + (trailing ? eol : ''));
+    await fc.assert(
+      fc.asyncProperty(body, fc.integer({ min: 1, max: 60 }), async (text, sliceChars) => {
+        expect(await rowsOfPlainCsvInSlices(text, 10_000, sliceChars)).toStrictEqual(rowsOfPlainCsv(text, 10_000));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('are left to csv-parse when quoted, padded, mixed in line endings or wider than the header', () => {
