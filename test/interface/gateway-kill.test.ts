@@ -197,7 +197,16 @@ describe.each(storeKinds)('the gateway process killed mid-run (%s)', (kind) => {
       // The face cursor resumed: a face result fetched before the first kill was not fetched again.
       const reads = await database.db.selectFrom('access_log').select(['basis_id', 'detail']).where('facility_code', '=', facilityCode).where('what', '=', 'eligibility').execute();
       const faceReads = reads.filter((r) => r.detail !== null && JSON.parse(r.detail).via === 'face_result');
-      for (const id of firstFace) expect(faceReads.filter((r) => r.basis_id === id), log).toHaveLength(1);
+      // A face result whose cursor was saved before the kill is never fetched again. The kill can also
+      // land between a face file and its cursor (the cursor moves only after its file is in place):
+      // that one is fetched again after the restart and written under the same name (at least once).
+      const eventIds = new Map((await database.db.selectFrom('usage_events').select(['id', 'confirmation_id']).where('confirmation_id', 'in', firstFace).execute()).map((e) => [e.confirmation_id, Number(e.id)]));
+      for (const id of firstFace) {
+        const reads = faceReads.filter((r) => r.basis_id === id).length;
+        if (eventIds.get(id)! <= cursorAtKill) expect(reads, log).toBe(1);
+        else expect(reads, log).toBeGreaterThanOrEqual(1);
+      }
+      expect(cursorAtKill).toBeGreaterThan(0);
       for (const id of laterFace) expect(faceReads.filter((r) => r.basis_id === id).length).toBeGreaterThanOrEqual(1);
     } finally {
       await database.close();
