@@ -56,13 +56,15 @@ export interface AppContext {
 
 export async function createContext(
   config: Config,
-  options: { clock?: () => Date; batch?: BatchOptions & { run?: boolean }; backgroundCheckpoints?: boolean; personHistoryIndexer?: boolean } = {},
+  options: { clock?: () => Date; batch?: BatchOptions & { run?: boolean }; backgroundCheckpoints?: boolean; personHistoryIndexer?: boolean; importWorker?: boolean } = {},
 ): Promise<AppContext> {
   const database = openDatabase(config.databaseUrl, { backgroundCheckpoints: options.backgroundCheckpoints });
   try {
     await migrateToLatest(database.db, database.dialect);
     const linkSecret = await RegistryService.resolveLinkSecret(database.db, config.linkSecret);
     const registry = new RegistryService(database.db, linkSecret, options.clock);
+    // A server on a SQLite file imports large member files in a worker thread (their commit would pause it).
+    if (options.importWorker && database.events !== database.db) registry.runImportsInWorker(config.databaseUrl);
     const credentials = new CredentialService(database.db, options.clock);
     await credentials.ensureBootstrapAdmin(config.adminToken);
     const recorder = new UsageRecorder(database.events, config.groupCommitMaxBatch);

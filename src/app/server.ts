@@ -9,7 +9,7 @@ import { loadDemoDataIfEmpty } from './demo.ts';
 export async function serve(config: Config, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
   // The server checkpoints SQLite's log from a worker thread: commits (and so answers) never wait for it.
   // Its batch runner's lookup workers start with it, so the first large batch finds them ready.
-  const ctx = await createContext(config, { backgroundCheckpoints: true, batch: { warmWorkers: true } });
+  const ctx = await createContext(config, { backgroundCheckpoints: true, batch: { warmWorkers: true }, importWorker: true });
   // Unsetting ONSHI_ADMIN_TOKEN and restarting retires the credential it defined (it cannot be revoked).
   if (!config.adminToken && (await ctx.credentials.retireBootstrapAdmin())) out('ONSHI_ADMIN_TOKEN is not set: its administrator credential (bootstrap-admin) is revoked.');
   const demo = config.demoData ? await loadDemoDataIfEmpty(ctx) : undefined;

@@ -326,15 +326,16 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     reader.pragma('mmap_size = 2147483648');
     reader.pragma('busy_timeout = 5000');
     reader.prepare(`attach database ? as ${EVENTS_SCHEMA}`).run(eventsPath);
+    const driver = new SplitSqliteDriver(withStatementCache(raw), withStatementCache(reader));
     const db = new Kysely<Database>({
       dialect: {
         createAdapter: () => new SqliteAdapter(),
-        createDriver: () => new SplitSqliteDriver(withStatementCache(raw), withStatementCache(reader)),
+        createDriver: () => driver,
         createIntrospector: (k) => new SqliteIntrospector(k),
         createQueryCompiler: () => new SqliteQueryCompiler(),
       },
     });
-    connections.set(db, { writer: raw, reader });
+    connections.set(db, { writer: raw, reader, lock: driver.lock });
     // The hot appends' writer: the same two files, its own connection. It writes only the events
     // file, and the main connection never does (outside migrations), so neither ever waits on the
     // other's lock while holding its own across an await.
@@ -468,7 +469,30 @@ function* insertStatements(db: Db, table: keyof Database & string, rows: readonl
 }
 
 /** SQLite: the connections behind each Kysely instance (see openDatabase), and their prepared statements. */
-const connections = new WeakMap<Kysely<Database>, { writer: SQLite.Database; reader: SQLite.Database | undefined }>();
+const connections = new WeakMap<Kysely<Database>, SqliteConnections>();
+
+interface SqliteConnections {
+  writer: SQLite.Database;
+  reader: SQLite.Database | undefined;
+  /** The main connection's writer lock (SplitSqliteDriver): held by a transaction, or by holdWriter. */
+  lock?: { held: boolean; acquire(): Promise<() => void> };
+}
+
+/** The writer is taken: a transaction is open on it, or another connection writes for it (holdWriter). */
+function writerBusy(sqlite: SqliteConnections): boolean {
+  return sqlite.writer.inTransaction || sqlite.lock?.held === true;
+}
+
+/**
+ * SQLite file stores: takes the main connection's writer for work that another connection (a worker
+ * thread's) does on the same file, and answers its release. Until then every write through `db` waits
+ * (asynchronously: better-sqlite3 would wait for SQLite's file lock synchronously, freezing the
+ * server), and reads go on. Undefined elsewhere (PostgreSQL, in memory): nothing to hold.
+ */
+export async function holdWriter(db: Kysely<Database>): Promise<(() => void) | undefined> {
+  const lock = connections.get(db)?.lock;
+  return lock ? lock.acquire() : undefined;
+}
 const preparedStatements = new WeakMap<SQLite.Database, Map<string, SQLite.Statement>>();
 
 function prepared(connection: SQLite.Database, key: string, text: () => string): SQLite.Statement {
@@ -491,7 +515,7 @@ function prepared(connection: SQLite.Database, key: string, text: () => string):
  */
 export async function runRead<Row>(db: Db, key: string, build: (db: Db) => { compile(): CompiledQuery }, parameters: readonly unknown[]): Promise<Row[]> {
   const sqlite = db.isTransaction ? undefined : connections.get(db as Kysely<Database>);
-  if (sqlite?.reader && sqlite.writer.inTransaction) return runPrepared<Row>(sqlite.reader, db, key, build, parameters);
+  if (sqlite?.reader && writerBusy(sqlite)) return runPrepared<Row>(sqlite.reader, db, key, build, parameters);
   return runStatement<Row>(db, key, build, parameters);
 }
 
@@ -501,7 +525,7 @@ export async function runRead<Row>(db: Db, key: string, build: (db: Db) => { com
  */
 export async function runReadTuples(db: Db, key: string, build: (db: Db) => { compile(): CompiledQuery }, parameters: readonly unknown[]): Promise<unknown[][]> {
   const sqlite = db.isTransaction ? undefined : connections.get(db as Kysely<Database>);
-  const connection = !sqlite ? undefined : !sqlite.writer.inTransaction ? sqlite.writer : sqlite.reader;
+  const connection = !sqlite ? undefined : !writerBusy(sqlite) ? sqlite.writer : sqlite.reader;
   if (connection) {
     const statement = prepared(connection, `${key}#tuples`, () => compiledText(db, key, build, parameters.length));
     if (!statement.reader) throw new Error(`runReadTuples(${key}): not a query`);
@@ -531,7 +555,7 @@ function runPrepared<Row>(connection: SQLite.Database, db: Db, key: string, buil
  */
 export async function insertRowsAtOnce(db: Kysely<Database>, batches: { [T in keyof Database & string]?: readonly Insertable<Database[T]>[] }): Promise<void> {
   const sqlite = connections.get(db);
-  if (sqlite && !sqlite.writer.inTransaction) {
+  if (sqlite && !writerBusy(sqlite)) {
     const writer = sqlite.writer;
     writer.transaction(() => {
       for (const [table, rows] of Object.entries(batches) as [keyof Database & string, readonly Record<string, unknown>[]][]) {
@@ -555,7 +579,7 @@ export async function insertRowsAtOnce(db: Kysely<Database>, batches: { [T in ke
  */
 export function withSqliteWriter<T>(db: Kysely<Database>, work: (connection: SQLite.Database) => T): T | undefined {
   const sqlite = connections.get(db);
-  if (!sqlite || sqlite.writer.inTransaction || !sqlite.writer.open) return undefined;
+  if (!sqlite || writerBusy(sqlite) || !sqlite.writer.open) return undefined;
   return work(sqlite.writer);
 }
 
@@ -572,7 +596,12 @@ export async function runStatement<Row>(db: Db, key: string, build: (db: Db) => 
   // SQLite with no transaction open on the connection: one synchronous call (the statement is atomic
   // on its own, and nothing can interleave), keeping Kysely's queue and promise hops off the hot path.
   const sqlite = db.isTransaction ? undefined : connections.get(db as Kysely<Database>);
-  if (sqlite && !sqlite.writer.inTransaction) return runPrepared<Row>(sqlite.writer, db, key, build, parameters);
+  if (sqlite && !writerBusy(sqlite)) return runPrepared<Row>(sqlite.writer, db, key, build, parameters);
+  // The writer is taken: a read still runs at once (on the read-only connection), a write waits its turn below.
+  if (sqlite?.reader && sqlite.lock?.held) {
+    const statement = prepared(sqlite.reader, key, () => compiledText(db, key, build, parameters.length));
+    if (statement.reader) return statement.all(...parameters) as Row[];
+  }
   const adapter = db.getExecutor().adapter;
   let cache = statementCache.get(adapter);
   if (!cache) statementCache.set(adapter, (cache = new Map()));

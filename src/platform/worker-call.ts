@@ -5,7 +5,7 @@
 
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { SHARE_ENV, Worker } from 'node:worker_threads';
+import { SHARE_ENV, Worker, type TransferListItem } from 'node:worker_threads';
 import { OnshiError, type ErrorCode } from './errors.ts';
 
 // The worker imports the module asked for and calls the named export with the input. TypeScript
@@ -79,6 +79,29 @@ export async function callInWorker<I, O>(module: string, name: string, input: I)
     w.postMessage({ id, module, name, input });
   });
   return (out instanceof Uint8Array && !Buffer.isBuffer(out) ? Buffer.from(out.buffer, out.byteOffset, out.byteLength) : out) as O;
+}
+
+// A worker running one module's own code (it reads workerData and talks through parentPort).
+const moduleBootstrap = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) (await import(workerData.tsx)).register();
+  await import(workerData.module);
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+/**
+ * Starts a worker thread that runs `module` (a file URL) with `data` as its workerData.data; `transfer`
+ * lists what moves to it (a MessagePort). TypeScript sources load through tsx as above.
+ */
+export function spawnModuleWorker(module: string, data: unknown, transfer: TransferListItem[] = []): Worker {
+  return new Worker(moduleBootstrap, {
+    eval: true,
+    execArgv: [],
+    env: SHARE_ENV,
+    workerData: { module, tsx: module.endsWith('.ts') ? tsxEsmApi() : undefined, data },
+    transferList: transfer,
+  });
 }
 
 /** Ends the worker (tests and shutdown); a later call starts a new one. */

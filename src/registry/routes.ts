@@ -214,7 +214,8 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
       const format = importFormatOf(request.headers['content-type']);
       if (!format) throw new OnshiError('ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE', { accepted: ['text/csv', 'application/x-ndjson'] });
       const rows = readImportRows(requestBody(request, limits.importBytes), format, charsetOf(request.headers['content-type']), { maxRows: limits.importRows });
-      return registry.importMembers(request.params.insurerNumber, rows, actorOf(principal));
+      const declared = Number(request.headers['content-length']);
+      return registry.importMembers(request.params.insurerNumber, rows, actorOf(principal), { expectedBytes: Number.isFinite(declared) ? declared : undefined });
     },
   });
 };

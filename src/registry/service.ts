@@ -4,8 +4,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { newId, newIds } from '../platform/ids.ts';
 import type { Db, EligibilityPeriodsTable, MembershipsTable } from '../platform/db.ts';
-import { nowIso } from '../platform/db.ts';
-import { fieldError, OnshiError, type FieldError } from '../platform/errors.ts';
+import { holdWriter, nowIso, type Database } from '../platform/db.ts';
+import { spawnModuleWorker } from '../platform/worker-call.ts';
+import type { FromImportWorker, ImportWorkerData, ToImportWorker } from './import-worker.ts';
+import type { Kysely } from 'kysely';
+import { MessageChannel, type Worker } from 'node:worker_threads';
+import { fieldError, OnshiError, type ErrorCode, type FieldError } from '../platform/errors.ts';
 import { RowRejections } from '../platform/rejections.ts';
 import { isIsoDate, todayJst } from '../platform/time.ts';
 import { periodForDate } from '../confirmation/rules.ts';
@@ -51,6 +55,11 @@ function invalid(errors: FieldError[]): never {
   throw new OnshiError('ONSHI_REGISTRY_INVALID_FIELDS', { errors });
 }
 
+/** A declared import body at least this large goes to the worker thread (so does one of unknown size). */
+const IMPORT_WORKER_BYTES = 1 << 20;
+/** Rows of an import sent to its worker at a time. */
+const IMPORT_WORKER_BATCH = 2_000;
+
 /** Rows of an import between two turns of the event loop (about 5 ms of work here). */
 const IMPORT_SLICE_ROWS = 300;
 
@@ -80,11 +89,21 @@ export function attributesToPeriodColumns(a: MemberAttributes): Omit<Eligibility
 
 
 export class RegistryService {
+  /** Set by a server on a SQLite file store: large imports run in a worker thread (see importMembers). */
+  private importWorker: { databaseUrl: string } | undefined;
+  /** Imports run in a worker thread so far (for /health and tests). */
+  readonly importStats = { inWorker: 0 };
+
   constructor(
     readonly db: Db,
     private readonly linkSecret: string,
     private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  /** Large imports go to a worker thread with its own connection to this store (a SQLite file). */
+  runImportsInWorker(databaseUrl: string): void {
+    this.importWorker = { databaseUrl };
+  }
 
   private today(): string {
     return todayJst(this.clock());
@@ -393,8 +412,19 @@ export class RegistryService {
    * INSERT per table. A batch sees the database as it was before the batch, as row-by-row lookups
    * would (nothing of a batch is written until its end).
    */
-  async importMembers(insurerNumber: string, rows: AsyncIterable<ImportRow>, actor: string, options: { maxReported?: number; batchSize?: number } = {}): Promise<ImportReport> {
+  async importMembers(
+    insurerNumber: string,
+    rows: AsyncIterable<ImportRow>,
+    actor: string,
+    options: { maxReported?: number; batchSize?: number; expectedBytes?: number; inThisThread?: boolean } = {},
+  ): Promise<ImportReport> {
     const insurer = await this.getInsurer(insurerNumber);
+    // On a SQLite file, a large import's transaction — above all its commit, one synchronous step of a
+    // few hundred milliseconds for a million rows — would pause every request: it runs in a worker
+    // thread instead. A small file (declared size under IMPORT_WORKER_BYTES) is quicker here.
+    if (this.importWorker && !options.inThisThread && !this.db.isTransaction && !((options.expectedBytes ?? Infinity) < IMPORT_WORKER_BYTES)) {
+      return this.importInWorker(this.importWorker.databaseUrl, insurerNumber, rows, actor, { maxReported: options.maxReported, batchSize: options.batchSize });
+    }
     const maxReported = options.maxReported ?? 1000;
     // One multi-row INSERT per table per batch. 600 rows measured faster than 1,800 (about the most one
     // statement can take): each statement journals fewer pages and allocates less.
@@ -410,6 +440,74 @@ export class RegistryService {
     };
     await this.inTransaction(run);
     return { ...counts, seconds: Math.round(performance.now() - started) / 1000 };
+  }
+
+  /**
+   * importMembers in a worker thread on its own connection, fed the rows in batches through a
+   * MessagePort (at most a few batches ahead of it). The main connection's writer is held meanwhile,
+   * so this thread's writes wait their turn instead of meeting SQLite's file lock; reads go on.
+   */
+  private async importInWorker(databaseUrl: string, insurerNumber: string, rows: AsyncIterable<ImportRow>, actor: string, options: { maxReported?: number; batchSize?: number }): Promise<ImportReport> {
+    const release = await holdWriter(this.db as Kysely<Database>);
+    this.importStats.inWorker++;
+    const { port1, port2 } = new MessageChannel();
+    let taken = 0;
+    let wakeSender: (() => void) | undefined;
+    const outcome = new Promise<FromImportWorker>((resolve) => {
+      port1.on('message', (m: FromImportWorker) => {
+        if ('taken' in m) {
+          taken++;
+          wakeSender?.();
+        } else resolve(m);
+      });
+    });
+    let worker: Worker | undefined;
+    try {
+      const data: ImportWorkerData = { port: port2, databaseUrl, linkSecret: this.linkSecret, insurerNumber, actor, options };
+      worker = spawnModuleWorker(new URL('./import-worker.ts', import.meta.url).href, data, [port2]);
+      const died = new Promise<FromImportWorker>((resolve) => {
+        worker!.once('error', (e) => resolve({ error: { message: e.message } }));
+        worker!.once('exit', (code) => resolve({ error: { message: `the import worker exited (${code})` } }));
+      });
+      const finished = Promise.race([outcome, died]);
+      let sent = 0;
+      let failure: unknown;
+      let ended = false;
+      void finished.then(() => {
+        ended = true;
+        wakeSender?.();
+      });
+      try {
+        let batch: ImportRow[] = [];
+        for await (const row of rows) {
+          batch.push(row);
+          if (batch.length < IMPORT_WORKER_BATCH) continue;
+          port1.postMessage({ rows: batch } satisfies ToImportWorker);
+          batch = [];
+          sent++;
+          // Bounded memory: at most a few batches ahead of the worker (or stop if it is done).
+          while (sent - taken >= 4 && !ended) await new Promise<void>((ok) => (wakeSender = ok));
+          if (ended) break;
+        }
+        if (!ended) {
+          if (batch.length) port1.postMessage({ rows: batch } satisfies ToImportWorker);
+          port1.postMessage({ end: true } satisfies ToImportWorker);
+        }
+      } catch (e) {
+        failure = e;
+        port1.postMessage({ abort: e instanceof Error ? e.message : String(e) } satisfies ToImportWorker);
+      }
+      const result = await finished;
+      if (failure !== undefined) throw failure;
+      if ('report' in result) return result.report as ImportReport;
+      const e = (result as { error: { name?: string; message: string; code?: string; details?: Record<string, unknown> } }).error;
+      if (e.name === 'OnshiError' && e.code) throw new OnshiError(e.code as ErrorCode, e.details);
+      throw new Error(e.message);
+    } finally {
+      port1.close();
+      await worker?.terminate();
+      release?.();
+    }
   }
 
   private async importRows(
