@@ -181,6 +181,8 @@ function withStatementCache(raw: SQLite.Database, capacity = 256) {
 
 /** How often the background checkpointer copies the write-ahead log into the database file. */
 export const CHECKPOINT_INTERVAL_MS = 200;
+/** The same for the hot appends' file (see openDatabase). */
+export const EVENTS_CHECKPOINT_INTERVAL_MS = 5_000;
 
 // The checkpointer's thread: its own connection, a PASSIVE checkpoint (never blocks readers or the
 // writer) at every interval. Pages rewritten many times between two checkpoints (index pages that
@@ -221,11 +223,11 @@ export interface CheckpointerStats {
  * off and a worker thread checkpoints every CHECKPOINT_INTERVAL_MS. If the worker fails or exits,
  * the automatic checkpoint comes back, so the log can never grow without bound.
  */
-function startCheckpointer(raw: SQLite.Database, path: string): { stop(): Promise<void> } {
+function startCheckpointer(raw: SQLite.Database, path: string, intervalMs = CHECKPOINT_INTERVAL_MS): { stop(): Promise<void> } {
   const stats: CheckpointerStats = { checkpoints: 0, lastFrames: 0, lastCopied: 0, failures: 0 };
   const worker = new Worker(checkpointerSource, {
     eval: true,
-    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path, intervalMs: CHECKPOINT_INTERVAL_MS },
+    workerData: { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path, intervalMs },
   });
   raw.pragma('wal_autocheckpoint = 0');
   let stopping = false;
@@ -343,7 +345,10 @@ export function openDatabase(url: string, options: OpenOptions = {}): DatabaseHa
     const events = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(hot) }) });
     connections.set(events, { writer: hot, reader: undefined });
     const checkpointer = options.backgroundCheckpoints ? startCheckpointer(raw, path) : undefined;
-    const eventsCheckpointer = options.backgroundCheckpoints ? startCheckpointer(hot, eventsPath) : undefined;
+    // Seldom: once a checkpoint has taken the whole log, the next commit starts it again and syncs its
+    // header (an fsync on the server's thread, which waits behind the disk when an import or a
+    // checkpoint of the store is writing hundreds of MiB). The events' log stays small either way.
+    const eventsCheckpointer = options.backgroundCheckpoints ? startCheckpointer(hot, eventsPath, EVENTS_CHECKPOINT_INTERVAL_MS) : undefined;
     return {
       db,
       events,
