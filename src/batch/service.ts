@@ -112,6 +112,8 @@ export const MAX_BATCH_ROWS = 200_000;
 
 /** Submitted rows per stored input block. */
 const INPUT_BLOCK_ROWS = 1000;
+/** Input blocks encoded between two turns of the event loop when a batch is accepted. */
+const ENCODE_SLICE_BLOCKS = 4;
 
 function summaryOf(r: Selectable<BatchInquiriesTable>): BatchSummary {
   return {
@@ -227,6 +229,8 @@ export class BatchService {
       for (let start = 0; start < rows.length; start += INPUT_BLOCK_ROWS) {
         const part = rows.slice(start, start + INPUT_BLOCK_ROWS);
         blocks.push({ reception_number: receptionNumber, first_row: start + 1, row_count: part.length, input: part.map(encodeInput).join(RS) });
+        // A turn of the event loop every few thousand rows: a large batch is encoded beside the confirmations.
+        if (blocks.length % ENCODE_SLICE_BLOCKS === 0) await new Promise<void>((ok) => setImmediate(ok));
       }
       await insertMany(trx, 'batch_inquiry_input_blocks', blocks, 4 * 50);
       if (within) await within(trx, summaryOf(job as Selectable<BatchInquiriesTable>));
