@@ -109,6 +109,7 @@ export async function createContext(
       notices,
       async close() {
         await batch.stop();
+        await registry.stopImportWorker();
         await challenges.flush();
         await recorder.flush();
         personHistory.stop();

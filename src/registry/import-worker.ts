@@ -1,12 +1,14 @@
 // A member import run in a worker thread on its own connection (see RegistryService.importMembers):
 // the import's long transaction, and above all its commit — one synchronous step of a few hundred
-// milliseconds for a million rows — then never pause the server's thread. Rows arrive in batches
-// through a MessagePort; the answer (the report, or the refusal) goes back through it.
+// milliseconds for a million rows — then never pause the server's thread. The worker is started
+// ahead (its modules load in about a second) and waits for its one import: the first message names
+// it and brings a MessagePort; its bytes arrive through that port as they come, and the answer (the report,
+// or the refusal) goes back through it.
 
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { openDatabase } from '../platform/db.ts';
 import { RegistryService } from './service.ts';
-import type { ImportRow } from './import.ts';
+import { readImportRows, type ImportFormat } from './import.ts';
 
 export interface ImportWorkerData {
   port: MessagePort;
@@ -14,15 +16,17 @@ export interface ImportWorkerData {
   linkSecret: string;
   insurerNumber: string;
   actor: string;
-  options: { maxReported?: number; batchSize?: number };
+  format: ImportFormat;
+  charset: 'utf-8' | 'shift_jis' | undefined;
+  maxRows?: number;
 }
 
-/** From the server's thread: a batch of rows, the end, or a failure of the stream (the import is abandoned). */
-export type ToImportWorker = { rows: ImportRow[] } | { end: true } | { abort: string };
-/** To the server's thread: a batch taken (send more), then the result. */
+/** From the server's thread: a chunk of the file's bytes, the end, or a failure of the stream (the import is abandoned). */
+export type ToImportWorker = { chunk: Uint8Array } | { end: true } | { abort: string };
+/** To the server's thread: a chunk taken (send more), then the result. */
 export type FromImportWorker = { taken: true } | { report: unknown } | { error: { name?: string; message: string; code?: string; details?: Record<string, unknown> } };
 
-async function* rowsFrom(port: MessagePort): AsyncGenerator<ImportRow> {
+async function* bytesFrom(port: MessagePort): AsyncGenerator<Buffer> {
   const queue: ToImportWorker[] = [];
   let wake: (() => void) | undefined;
   port.on('message', (m: ToImportWorker) => {
@@ -35,7 +39,7 @@ async function* rowsFrom(port: MessagePort): AsyncGenerator<ImportRow> {
     if ('end' in m) return;
     if ('abort' in m) throw new Error(`import abandoned: ${m.abort}`);
     port.postMessage({ taken: true } satisfies FromImportWorker);
-    yield* m.rows;
+    yield Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength);
   }
 }
 
@@ -44,7 +48,8 @@ async function run(data: ImportWorkerData): Promise<void> {
   const database = openDatabase(data.databaseUrl);
   try {
     const registry = new RegistryService(database.db, data.linkSecret);
-    const report = await registry.importMembers(data.insurerNumber, rowsFrom(port), data.actor, { ...data.options, inThisThread: true });
+    const rows = readImportRows(bytesFrom(port), data.format, data.charset, { maxRows: data.maxRows });
+    const report = await registry.importMembers(data.insurerNumber, rows, data.actor);
     port.postMessage({ report } satisfies FromImportWorker);
   } catch (e) {
     const x = e as { name?: string; message?: string; code?: string; details?: Record<string, unknown> };
@@ -55,4 +60,4 @@ async function run(data: ImportWorkerData): Promise<void> {
   }
 }
 
-await run((workerData as { data: ImportWorkerData }).data);
+parentPort!.once('message', (data: ImportWorkerData) => void run(data).finally(() => parentPort!.close()));

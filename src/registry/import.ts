@@ -341,6 +341,14 @@ async function* readCsvRows(body: AsyncIterable<Buffer>, budget: RowBudget): Asy
   }
 }
 
+/** An import file as it arrives: its bytes, how to read them, and the most rows it may have. */
+export interface ImportFile {
+  bytes: AsyncIterable<Buffer | string>;
+  format: ImportFormat;
+  charset: 'utf-8' | 'shift_jis' | undefined;
+  maxRows?: number;
+}
+
 export function readImportRows(body: AsyncIterable<Buffer | string>, format: ImportFormat, charset: 'utf-8' | 'shift_jis' | undefined, options: ReadOptions = {}): AsyncGenerator<ImportRow> {
   // The reader's own generator, not one delegating to it: each row then costs one generator step, not two.
   const budget = new RowBudget(options.maxRows ?? Infinity);

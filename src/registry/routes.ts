@@ -7,7 +7,7 @@ import { actorOf, requireInsurerAccess } from '../platform/auth.ts';
 import { OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
-import { charsetOf, importFormatOf, readImportRows } from './import.ts';
+import { charsetOf, importFormatOf } from './import.ts';
 import type { RegistryService } from './service.ts';
 import {
   AddMemberBody,
@@ -213,9 +213,9 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
       requireInsurerAccess(principal, request.params.insurerNumber);
       const format = importFormatOf(request.headers['content-type']);
       if (!format) throw new OnshiError('ONSHI_REQUEST_UNSUPPORTED_MEDIA_TYPE', { accepted: ['text/csv', 'application/x-ndjson'] });
-      const rows = readImportRows(requestBody(request, limits.importBytes), format, charsetOf(request.headers['content-type']), { maxRows: limits.importRows });
+      const file = { bytes: requestBody(request, limits.importBytes), format, charset: charsetOf(request.headers['content-type']), maxRows: limits.importRows };
       const declared = Number(request.headers['content-length']);
-      return registry.importMembers(request.params.insurerNumber, rows, actorOf(principal), { expectedBytes: Number.isFinite(declared) ? declared : undefined });
+      return registry.importFile(request.params.insurerNumber, file, actorOf(principal), { expectedBytes: Number.isFinite(declared) ? declared : undefined });
     },
   });
 };

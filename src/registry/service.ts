@@ -15,7 +15,7 @@ import { isIsoDate, todayJst } from '../platform/time.ts';
 import { periodForDate } from '../confirmation/rules.ts';
 import * as repo from './repository.ts';
 import type { PeriodRecord } from '../confirmation/rules.ts';
-import type { ImportRow } from './import.ts';
+import { readImportRows, type ImportFile, type ImportRow } from './import.ts';
 
 export interface ImportReport {
   rows: number;
@@ -57,8 +57,8 @@ function invalid(errors: FieldError[]): never {
 
 /** A declared import body at least this large goes to the worker thread (so does one of unknown size). */
 const IMPORT_WORKER_BYTES = 1 << 20;
-/** Rows of an import sent to its worker at a time. */
-const IMPORT_WORKER_BATCH = 2_000;
+/** Chunks of an import's bytes sent ahead of its worker at most. */
+const IMPORT_WORKER_CHUNKS_AHEAD = 16;
 
 /** Rows of an import between two turns of the event loop (about 5 ms of work here). */
 const IMPORT_SLICE_ROWS = 300;
@@ -103,6 +103,28 @@ export class RegistryService {
   /** Large imports go to a worker thread with its own connection to this store (a SQLite file). */
   runImportsInWorker(databaseUrl: string): void {
     this.importWorker = { databaseUrl };
+    this.spareImportWorker();
+  }
+
+  /** A worker started ahead for the next import (unref'd: it keeps no process alive while it waits). */
+  private spare: Worker | undefined;
+
+  private spareImportWorker(): void {
+    const w = spawnModuleWorker(new URL('./import-worker.ts', import.meta.url).href, undefined);
+    w.unref();
+    w.once('exit', () => {
+      if (this.spare === w) this.spare = undefined;
+    });
+    w.on('error', () => undefined);
+    this.spare = w;
+  }
+
+  /** Ends the spare import worker (at shutdown). */
+  async stopImportWorker(): Promise<void> {
+    const w = this.spare;
+    this.importWorker = undefined;
+    this.spare = undefined;
+    await w?.terminate();
   }
 
   private today(): string {
@@ -416,15 +438,9 @@ export class RegistryService {
     insurerNumber: string,
     rows: AsyncIterable<ImportRow>,
     actor: string,
-    options: { maxReported?: number; batchSize?: number; expectedBytes?: number; inThisThread?: boolean } = {},
+    options: { maxReported?: number; batchSize?: number } = {},
   ): Promise<ImportReport> {
     const insurer = await this.getInsurer(insurerNumber);
-    // On a SQLite file, a large import's transaction — above all its commit, one synchronous step of a
-    // few hundred milliseconds for a million rows — would pause every request: it runs in a worker
-    // thread instead. A small file (declared size under IMPORT_WORKER_BYTES) is quicker here.
-    if (this.importWorker && !options.inThisThread && !this.db.isTransaction && !((options.expectedBytes ?? Infinity) < IMPORT_WORKER_BYTES)) {
-      return this.importInWorker(this.importWorker.databaseUrl, insurerNumber, rows, actor, { maxReported: options.maxReported, batchSize: options.batchSize });
-    }
     const maxReported = options.maxReported ?? 1000;
     // One multi-row INSERT per table per batch. 600 rows measured faster than 1,800 (about the most one
     // statement can take): each statement journals fewer pages and allocates less.
@@ -443,11 +459,19 @@ export class RegistryService {
   }
 
   /**
-   * importMembers in a worker thread on its own connection, fed the rows in batches through a
-   * MessagePort (at most a few batches ahead of it). The main connection's writer is held meanwhile,
+   * An import file (its bytes as they arrive, its format): importMembers here, or — on a SQLite file
+   * for a file of unknown or large size — in a worker thread on its own connection, since a large
+   * import's transaction and above all its commit (one synchronous step of a few hundred milliseconds
+   * for a million rows) would pause every request. The worker is sent the bytes as they come (at most
+   * a few chunks ahead of it) and reads them itself; the main connection's writer is held meanwhile,
    * so this thread's writes wait their turn instead of meeting SQLite's file lock; reads go on.
    */
-  private async importInWorker(databaseUrl: string, insurerNumber: string, rows: AsyncIterable<ImportRow>, actor: string, options: { maxReported?: number; batchSize?: number }): Promise<ImportReport> {
+  async importFile(insurerNumber: string, file: ImportFile, actor: string, options: { expectedBytes?: number } = {}): Promise<ImportReport> {
+    const small = (options.expectedBytes ?? Infinity) < IMPORT_WORKER_BYTES;
+    if (!this.importWorker || this.db.isTransaction || small) {
+      return this.importMembers(insurerNumber, readImportRows(file.bytes, file.format, file.charset, { maxRows: file.maxRows }), actor);
+    }
+    await this.getInsurer(insurerNumber);
     const release = await holdWriter(this.db as Kysely<Database>);
     this.importStats.inWorker++;
     const { port1, port2 } = new MessageChannel();
@@ -463,36 +487,37 @@ export class RegistryService {
     });
     let worker: Worker | undefined;
     try {
-      const data: ImportWorkerData = { port: port2, databaseUrl, linkSecret: this.linkSecret, insurerNumber, actor, options };
-      worker = spawnModuleWorker(new URL('./import-worker.ts', import.meta.url).href, data, [port2]);
+      const data: ImportWorkerData = { port: port2, databaseUrl: this.importWorker.databaseUrl, linkSecret: this.linkSecret, insurerNumber, actor, format: file.format, charset: file.charset, maxRows: file.maxRows };
+      // The spare worker (its modules already loaded) takes this import; a new spare starts for the next.
+      worker = this.spare ?? spawnModuleWorker(new URL('./import-worker.ts', import.meta.url).href, undefined);
+      this.spare = undefined;
+      worker.ref();
+      worker.postMessage(data, [port2]);
       const died = new Promise<FromImportWorker>((resolve) => {
         worker!.once('error', (e) => resolve({ error: { message: e.message } }));
         worker!.once('exit', (code) => resolve({ error: { message: `the import worker exited (${code})` } }));
       });
       const finished = Promise.race([outcome, died]);
-      let sent = 0;
-      let failure: unknown;
       let ended = false;
       void finished.then(() => {
         ended = true;
         wakeSender?.();
       });
+      let failure: unknown;
+      let sent = 0;
       try {
-        let batch: ImportRow[] = [];
-        for await (const row of rows) {
-          batch.push(row);
-          if (batch.length < IMPORT_WORKER_BATCH) continue;
-          port1.postMessage({ rows: batch } satisfies ToImportWorker);
-          batch = [];
+        for await (const chunk of file.bytes) {
+          const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+          // A copy the worker owns (a request chunk may share its memory with others).
+          const own = new Uint8Array(bytes.byteLength);
+          own.set(bytes);
+          port1.postMessage({ chunk: own } satisfies ToImportWorker, [own.buffer]);
           sent++;
-          // Bounded memory: at most a few batches ahead of the worker (or stop if it is done).
-          while (sent - taken >= 4 && !ended) await new Promise<void>((ok) => (wakeSender = ok));
+          // Bounded memory: at most a few chunks ahead of the worker (or stop if it is done).
+          while (sent - taken >= IMPORT_WORKER_CHUNKS_AHEAD && !ended) await new Promise<void>((ok) => (wakeSender = ok));
           if (ended) break;
         }
-        if (!ended) {
-          if (batch.length) port1.postMessage({ rows: batch } satisfies ToImportWorker);
-          port1.postMessage({ end: true } satisfies ToImportWorker);
-        }
+        if (!ended) port1.postMessage({ end: true } satisfies ToImportWorker);
       } catch (e) {
         failure = e;
         port1.postMessage({ abort: e instanceof Error ? e.message : String(e) } satisfies ToImportWorker);
@@ -507,6 +532,8 @@ export class RegistryService {
       port1.close();
       await worker?.terminate();
       release?.();
+      // The next import's worker, started once this one is done (not beside it: it takes a core for a second).
+      if (this.importWorker && !this.spare) this.spareImportWorker();
     }
   }
 

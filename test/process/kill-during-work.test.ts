@@ -70,7 +70,7 @@ async function scene(url: string): Promise<Scene> {
 }
 
 /** Confirmations, 8 in flight, until stop(); answers the confirmation ids answered 200. */
-function confirmUntilStopped(s: Scene): { stop(): Promise<string[]> } {
+function confirmUntilStopped(s: Scene): { stop(): Promise<string[]>; answered(): number } {
   const answered: string[] = [];
   let running = true;
   const worker = async () => {
@@ -87,6 +87,7 @@ function confirmUntilStopped(s: Scene): { stop(): Promise<string[]> } {
   };
   const workers = Promise.all(Array.from({ length: 8 }, worker));
   return {
+    answered: () => answered.length,
     async stop() {
       running = false;
       await workers;
@@ -139,6 +140,8 @@ describe.each(storeKinds)('SIGKILL during heavy work (%s)', (kind) => {
     const s = await scene(store.url);
     child = s.server.child;
     const load = confirmUntilStopped(s);
+    // The confirmations are flowing before the import starts.
+    while (load.answered() < 5) await new Promise((ok) => setTimeout(ok, 10));
     const upload = streamUpload(`${s.server.base}/v1/insurers/${s.insurerNumber}/members/import`, s.insurerToken, 'text/csv', importCsv(IMPORT_ROWS));
     await new Promise((ok) => setTimeout(ok, afterMs));
     await kill(child);
