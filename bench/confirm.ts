@@ -22,8 +22,7 @@
 // BENCH_CONNECTIONS (default 32: reception terminals asking at once), BENCH_KEEP=1 keeps .bench/ for inspection.
 // Figures depend on the machine; compare ratios, not absolutes. Nothing here is asserted.
 
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { createWriteStream, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -32,7 +31,7 @@ import { withInsurerCheckDigit } from '../src/registry/rules.ts';
 import { RegistryService } from '../src/registry/service.ts';
 import { TransitionService } from '../src/programmes/transition/service.ts';
 import { api } from '../test/support/server-process.ts';
-import { ADMIN_TOKEN, CONNECTIONS, benchFolder, benchStore, emptyDir, envNumber, fmt, membersValidToday, postgresCpuSeconds, mib, postRoundRobin, removeUnlessKept, runBench, secondsSince, startBenchServer, withServerCpu, type LoadFigures } from './support.ts';
+import { ADMIN_TOKEN, CONNECTIONS, benchFolder, benchStore, emptyDir, envNumber, fmt, membersValidToday, postgresCpuSeconds, mib, postRoundRobin, memberImportCsv, removeUnlessKept, runBench, uploadFile, secondsSince, startBenchServer, withServerCpu, type LoadFigures } from './support.ts';
 
 const PEOPLE = envNumber('BENCH_PEOPLE', 1_000_000);
 const IMPORT_ROWS = envNumber('BENCH_IMPORT_ROWS', 200_000);
@@ -73,35 +72,6 @@ function printLoad(label: string, f: LoadFigures): void {
 /** The server's CPU per request of a phase, in µs (undefined without /proc or without requests). */
 function cpuPerRequest(phase: { result: LoadFigures; serverSeconds?: number }): number | undefined {
   return phase.serverSeconds === undefined || phase.result.requests === 0 ? undefined : (phase.serverSeconds / phase.result.requests) * 1e6;
-}
-
-/** POSTs a file as a stream (chunked), answering the status and the body text. */
-function upload(url: string, token: string, file: string): Promise<{ status: number; body: string }> {
-  return new Promise((ok, fail) => {
-    const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/csv; charset=utf-8' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', fail);
-    createReadStream(file).pipe(req);
-  });
-}
-
-function* csvRows(insurerNumber: string, rows: number): Generator<string> {
-  yield 'symbol,number,branch,name,nameKana,birthDate,sex,address,relationship,qualifiedFrom,copayRate\n';
-  let chunk = '';
-  for (let n = 1; n <= rows; n++) {
-    const number = String(n).padStart(7, '0');
-    const born = `19${String(40 + (n % 60)).padStart(2, '0')}-${String(1 + (n % 12)).padStart(2, '0')}-${String(1 + (n % 28)).padStart(2, '0')}`;
-    chunk += `B${n % 50},${number},00,試験　${n},シケン　タロウ,${born},${n % 2 ? 'male' : 'female'},東京都千代田区霞が関1-2-2,self,2024-04-01,30\n`;
-    if (n % 1000 === 0) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
 }
 
 async function main(): Promise<void> {
@@ -150,10 +120,10 @@ async function main(): Promise<void> {
     const { token: insurerToken } = await api(base, ADMIN_TOKEN, 'POST', '/v1/credentials', { insurerNumber });
     // The file is written first (not timed) and then uploaded as an insurer system would: a file stream.
     const csvFile = join(dir, 'import.csv');
-    await pipeline(Readable.from(csvRows(insurerNumber, IMPORT_ROWS)), createWriteStream(csvFile));
+    await pipeline(Readable.from(memberImportCsv(IMPORT_ROWS, 'B')), createWriteStream(csvFile));
     const bytes = statSync(csvFile).size;
     const started = performance.now();
-    const { status, body } = await upload(`${base}/v1/insurers/${insurerNumber}/members/import`, insurerToken, csvFile);
+    const { status, body } = await uploadFile(`${base}/v1/insurers/${insurerNumber}/members/import`, insurerToken, csvFile, 'text/csv; charset=utf-8');
     const seconds = secondsSince(started);
     const report = JSON.parse(body) as { added: number };
     if (status !== 200) throw new Error(`import: ${status} ${body.slice(0, 500)}`);

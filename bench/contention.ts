@@ -18,8 +18,7 @@
 // throwaway PostgreSQL database), BENCH_CPU_PROF=DIR (the server's CPU profile), BENCH_KEEP=1. The load generator shares the machine's cores with the
 // server; nothing here is asserted.
 
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { createWriteStream, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +28,7 @@ import { withInsurerCheckDigit } from '../src/registry/rules.ts';
 import { RegistryService } from '../src/registry/service.ts';
 import { TransitionService } from '../src/programmes/transition/service.ts';
 import { api } from '../test/support/server-process.ts';
-import { ADMIN_TOKEN, CONNECTIONS, benchFolder, benchStore, emptyDir, envNumber, fmt, membersValidToday, mib, removeUnlessKept, runBench, secondsSince, startBenchServer } from './support.ts';
+import { ADMIN_TOKEN, CONNECTIONS, benchFolder, benchStore, emptyDir, envNumber, fmt, membersValidToday, mib, memberImportCsv, removeUnlessKept, runBench, secondsSince, startBenchServer, uploadFile } from './support.ts';
 
 const PEOPLE = envNumber('BENCH_PEOPLE', 200_000);
 const IMPORT_ROWS = envNumber('BENCH_IMPORT_ROWS', 1_000_000);
@@ -117,41 +116,12 @@ function print(label: string, f: PhaseFigures, seconds: number, loop: { p99: num
   );
 }
 
-/** POSTs a file as a stream (chunked), answering the status and the body text. */
-function upload(url: string, token: string, file: string, contentType: string): Promise<{ status: number; body: string }> {
-  return new Promise((ok, fail) => {
-    const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', fail);
-    createReadStream(file).pipe(req);
-  });
-}
-
-function* importCsv(rows: number): Generator<string> {
-  yield 'symbol,number,branch,name,nameKana,birthDate,sex,address,relationship,qualifiedFrom,copayRate\n';
-  let chunk = '';
-  for (let n = 1; n <= rows; n++) {
-    const number = String(n).padStart(7, '0');
-    const born = `19${String(40 + (n % 60)).padStart(2, '0')}-${String(1 + (n % 12)).padStart(2, '0')}-${String(1 + (n % 28)).padStart(2, '0')}`;
-    chunk += `C${n % 50},${number},00,試験　${n},シケン　タロウ,${born},${n % 2 ? 'male' : 'female'},東京都千代田区霞が関1-2-2,self,2024-04-01,30\n`;
-    if (n % 1000 === 0) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
-}
-
 async function main(): Promise<void> {
   console.log(`onshi bench:contention — node ${process.version}, ${store.kind}, ${fmt(PEOPLE)} people, confirmations at ${RATE}/s over ${CONNECTIONS} connections`);
   const sample = await seed();
   // Written before the server starts (not timed): the import file and the batch file.
   const importFile = join(dir, 'import.csv');
-  await pipeline(Readable.from(importCsv(IMPORT_ROWS)), createWriteStream(importFile));
+  await pipeline(Readable.from(memberImportCsv(IMPORT_ROWS, 'C')), createWriteStream(importFile));
   const batchFile = join(dir, 'batch.csv');
   const batchRows = sample.cards.slice(0, BATCH_ROWS);
   await pipeline(
@@ -183,7 +153,7 @@ async function main(): Promise<void> {
     load = confirmAtRate(base, token, sample.bodies);
     await new Promise((ok) => setTimeout(ok, 1000));
     const started = performance.now();
-    const imported = await upload(`${base}/v1/insurers/${insurerNumber}/members/import`, insurerToken, importFile, 'text/csv; charset=utf-8');
+    const imported = await uploadFile(`${base}/v1/insurers/${insurerNumber}/members/import`, insurerToken, importFile, 'text/csv; charset=utf-8');
     const importSeconds = secondsSince(started);
     await new Promise((ok) => setTimeout(ok, 1000));
     f = await load.stop();
@@ -197,7 +167,7 @@ async function main(): Promise<void> {
     load = confirmAtRate(base, token, sample.bodies);
     await new Promise((ok) => setTimeout(ok, 1000));
     const batchStarted = performance.now();
-    const accepted = await upload(`${base}/v1/batch-inquiries`, token, batchFile, 'text/csv');
+    const accepted = await uploadFile(`${base}/v1/batch-inquiries`, token, batchFile, 'text/csv');
     if (accepted.status !== 202) throw new Error(`batch: ${accepted.status} ${accepted.body.slice(0, 300)}`);
     const acceptedAfter = secondsSince(batchStarted);
     const { receptionNumber } = JSON.parse(accepted.body) as { receptionNumber: string };

@@ -3,7 +3,8 @@
 // files, the sample of members to ask about, the server and its autocannon load, and the ending.
 // Nothing here measures by itself.
 
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -288,6 +289,38 @@ export async function postRoundRobin(
     requests: [{ setupRequest: (req: any) => ({ ...req, body: bodies[i++ % bodies.length] }), ...(onBody ? { onResponse: (_status: number, body: string) => onBody(body) } : {}) }],
   });
   return loadFigures(result);
+}
+
+// ── files sent to the server ─────────────────────────────────────────────────────────────────────
+
+/** POSTs a file as a stream (chunked, no declared length), answering the status and the body text. */
+export function uploadFile(url: string, token: string, file: string, contentType: string): Promise<{ status: number; body: string }> {
+  return new Promise((ok, fail) => {
+    const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', fail);
+    createReadStream(file).pipe(req);
+  });
+}
+
+/** A member import CSV of `rows` new members (symbols `${symbolPrefix}0` … `${symbolPrefix}49`), in pieces of 1,000 rows. */
+export function* memberImportCsv(rows: number, symbolPrefix: string): Generator<string> {
+  yield 'symbol,number,branch,name,nameKana,birthDate,sex,address,relationship,qualifiedFrom,copayRate\n';
+  let chunk = '';
+  for (let n = 1; n <= rows; n++) {
+    const number = String(n).padStart(7, '0');
+    const born = `19${String(40 + (n % 60)).padStart(2, '0')}-${String(1 + (n % 12)).padStart(2, '0')}-${String(1 + (n % 28)).padStart(2, '0')}`;
+    chunk += `${symbolPrefix}${n % 50},${number},00,試験　${n},シケン　タロウ,${born},${n % 2 ? 'male' : 'female'},東京都千代田区霞が関1-2-2,self,2024-04-01,30\n`;
+    if (n % 1000 === 0) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
 }
 
 // ── ending ───────────────────────────────────────────────────────────────────────────────────────
