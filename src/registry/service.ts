@@ -60,9 +60,6 @@ const IMPORT_WORKER_BYTES = 1 << 20;
 /** Chunks of an import's bytes sent ahead of its worker at most. */
 const IMPORT_WORKER_CHUNKS_AHEAD = 16;
 
-/** Rows of an import between two turns of the event loop (about 5 ms of work here). */
-const IMPORT_SLICE_ROWS = 300;
-
 /** A validated new-member row ready to write (shared by single add, import and the seeder). */
 export interface PreparedMember {
   membership: MembershipsTable;
@@ -556,9 +553,6 @@ export class RegistryService {
     };
     for await (const item of rows) {
       counts.rows++;
-      // Buffered rows and SQLite's synchronous statements resolve as microtasks: without a turn of the
-      // event loop now and then, a large import would let no other request in until it ends.
-      if (counts.rows % IMPORT_SLICE_ROWS === 0) await new Promise<void>((ok) => setImmediate(ok));
       if (item.parseError) {
         reject(item.line, [item.parseError]);
         continue;
