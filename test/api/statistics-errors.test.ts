@@ -66,7 +66,7 @@ describe.each(storeKinds)('エラー answers in statistics on %s', (kind) => {
     const facility = await createFacility(h.app, { code: newFacilityCode('clinic', '46') });
     for (let i = 0; i < 3; i++) await confirm(h.app, facility, {});
     const db = h.ctx.database.db;
-    // What the former rollup left: its progress row (and none of the current one), and a month that
+    // What a rollup before the エラー rule left: its progress row (and none of the current one), and a month that
     // counted the three errors.
     await db.deleteFrom('stats_rollup_state').execute();
     const last = await db.selectFrom('usage_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow();
