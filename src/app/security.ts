@@ -8,7 +8,7 @@ import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { Config } from '../platform/config.ts';
 import { OnshiError } from '../platform/errors.ts';
-import { ErrorSchema } from '../registry/schemas.ts';
+import { ErrorSchema } from '../platform/http-schemas.ts';
 
 export type RateLimitKind = 'confirmations' | 'signIn';
 

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requireKind } from '../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
-import { errorResponses } from '../registry/schemas.ts';
+import { errorResponses } from '../platform/http-schemas.ts';
 import type { AuditService } from './service.ts';
 
 export interface AuditRoutesOptions {

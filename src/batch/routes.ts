@@ -9,7 +9,7 @@ import { requireKind } from '../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { OnshiError, fieldError } from '../platform/errors.ts';
-import { errorResponses } from '../registry/schemas.ts';
+import { errorResponses } from '../platform/http-schemas.ts';
 import { csvHeader, csvOfPage } from './results-csv.ts';
 import { MAX_BATCH_ROWS, type BatchRowInput, type BatchService } from './service.ts';
 

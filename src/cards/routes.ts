@@ -7,8 +7,8 @@ import { Type } from 'typebox';
 import { actorOf, requireKind } from '../platform/auth.ts';
 import { fieldError, OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
-import { errorResponses } from '../registry/schemas.ts';
-import { bodyObject } from '../registry/routes.ts';
+import { errorResponses } from '../platform/http-schemas.ts';
+import { bodyObject } from '../platform/http-schemas.ts';
 import type { CardService } from './service.ts';
 import type { CredentialService } from '../credentials/service.ts';
 import {

@@ -1,7 +1,7 @@
 // Request and response schemas of the card routes (TypeBox → JSON Schema → OpenAPI).
 
 import { Type } from 'typebox';
-import { ErrorSchema } from '../registry/schemas.ts';
+import { ErrorSchema } from '../platform/http-schemas.ts';
 import { EligibilityRecordSchema } from '../confirmation/schemas.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(s: T) => Type.Union([s, Type.Null()]);

@@ -9,7 +9,7 @@ import { fieldError, OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { charsetOf, importFormatOf, readImportRows, type ImportRow } from '../registry/import.ts';
-import { errorResponses, ImportRejectedSchema, InsurerNumberParam } from '../registry/schemas.ts';
+import { errorResponses, ImportRejectedSchema, InsurerNumberParam } from '../platform/http-schemas.ts';
 import type { ClinicalService, Viewer } from './service.ts';
 
 export interface ClinicalRoutesOptions {

@@ -5,7 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { facilityRoles } from '../platform/auth.ts';
 import type { AuthGuard } from '../platform/http.ts';
-import { errorResponses } from '../registry/schemas.ts';
+import { errorResponses } from '../platform/http-schemas.ts';
 import type { CredentialService } from './service.ts';
 
 const CredentialSchema = Type.Object({

@@ -9,7 +9,7 @@ import { actorOf, requireKind } from '../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { closeIfBodyUnread, passThrough, readBody } from '../platform/body-limit.ts';
 import { OnshiError } from '../platform/errors.ts';
-import { errorResponses } from '../registry/schemas.ts';
+import { errorResponses } from '../platform/http-schemas.ts';
 import type { InterfaceService, ResultFile } from './service.ts';
 import { FACE_PAGE_MAX } from './face.ts';
 

@@ -4,8 +4,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { OnshiError, type FieldError } from '../platform/errors.ts';
-import { ErrorSchema } from '../registry/schemas.ts';
-import { bodyObject } from '../registry/routes.ts';
+import { ErrorSchema } from '../platform/http-schemas.ts';
+import { bodyObject } from '../platform/http-schemas.ts';
 import { computeReturn, computeSubsidy, determineLargeChain, validateLargeChainInput, validateReturnInput, validateSubsidyInput } from './rules.ts';
 import { LargeChainBody, LargeChainResultSchema, ReturnBody, ReturnResultSchema, SubsidyBody, SubsidyResultSchema } from './schemas.ts';
 

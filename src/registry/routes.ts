@@ -9,20 +9,8 @@ import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { charsetOf, importFormatOf } from './import.ts';
 import type { RegistryService } from './service.ts';
-import {
-  AddMemberBody,
-  ChangeMemberBody,
-  CreateFacilityBody,
-  CreateInsurerBody,
-  errorResponses,
-  FacilitySchema,
-  ImportRejectedSchema,
-  ImportReportSchema,
-  InsurerNumberParam,
-  InsurerSchema,
-  MemberSchema,
-  TerminateMemberBody,
-} from './schemas.ts';
+import { AddMemberBody, ChangeMemberBody, CreateFacilityBody, CreateInsurerBody, FacilitySchema, ImportReportSchema, InsurerSchema, MemberSchema, TerminateMemberBody } from './schemas.ts';
+import { bodyObject, errorResponses, ImportRejectedSchema, InsurerNumberParam } from '../platform/http-schemas.ts';
 
 export interface RegistryRoutesOptions {
   registry: RegistryService;
@@ -220,7 +208,3 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
   });
 };
 
-/** A JSON body that is not an object (an array, a string) is treated as empty: every field is then reported missing. */
-export function bodyObject(body: unknown): Record<string, unknown> {
-  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-}

@@ -11,32 +11,9 @@ const enumOf = <T extends readonly string[]>(values: T, description?: string) =>
 export const Date = (description: string) => Type.String({ description, examples: ['2024-04-01'] });
 const NullableDate = (description: string) => Type.Union([Type.String(), Type.Null()], { description });
 
-export const FieldErrorSchema = Type.Object({
-  field: Type.String(),
-  code: Type.String({ description: 'required | format | check_digit | invalid_date | out_of_range | not_allowed | mismatch | duplicate | unknown | too_long | forbidden_character | not_encodable' }),
-  ja: Type.String(),
-  en: Type.String(),
-});
 
-export const ErrorSchema = Type.Object(
-  {
-    code: Type.String({ description: 'Stable machine-readable code, ONSHI_<AREA>_<WHAT>' }),
-    message: Type.String({ description: 'English message' }),
-    messageJa: Type.String({ description: 'Japanese message' }),
-    errors: Type.Optional(Type.Array(FieldErrorSchema)),
-  },
-  { additionalProperties: true },
-);
 
-export const errorResponses = {
-  400: ErrorSchema,
-  401: ErrorSchema,
-  403: ErrorSchema,
-  404: ErrorSchema,
-  409: ErrorSchema,
-};
 
-export const InsurerNumberParam = Type.Object({ insurerNumber: Type.String({ description: '保険者番号 (6 or 8 digits)' }) });
 
 export const CreateInsurerBody = Type.Object({
   insurerNumber: Type.String({ description: '保険者番号: 8 digits, or 6 for municipal NHI; the last digit is the check digit (検証番号)', examples: ['06139992'] }),
@@ -151,16 +128,3 @@ export const ImportReportSchema = Type.Object({
   seconds: Type.Number(),
 });
 
-/** The 422 answer of an import: each rejected row by its line, with that row's field errors. */
-export const ImportRejectedSchema = Type.Object(
-  {
-    code: Type.String(),
-    message: Type.String(),
-    messageJa: Type.String(),
-    rows: Type.Integer(),
-    rejectedRows: Type.Integer(),
-    errorsTruncated: Type.Boolean(),
-    errors: Type.Array(Type.Object({ line: Type.Integer({ description: '1-based line in the file' }), errors: Type.Array(FieldErrorSchema) })),
-  },
-  { additionalProperties: true },
-);

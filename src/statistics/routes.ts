@@ -8,7 +8,7 @@ import { OnshiError } from '../platform/errors.ts';
 import { principalOf, type AuthGuard } from '../platform/http.ts';
 import { closeIfBodyUnread, passThrough, requestBody } from '../platform/body-limit.ts';
 import { charsetOf, importFormatOf, readImportRows } from '../registry/import.ts';
-import { errorResponses, ImportRejectedSchema } from '../registry/schemas.ts';
+import { errorResponses, ImportRejectedSchema } from '../platform/http-schemas.ts';
 import type { StatisticsService } from './service.ts';
 import { FacilityFiguresSchema, GroupReportSchema, MonthQuery, PrefectureReportSchema, RollupReportSchema, StatsImportReportSchema } from './schemas.ts';
 

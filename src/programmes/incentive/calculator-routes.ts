@@ -4,8 +4,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { OnshiError, type FieldError } from '../../platform/errors.ts';
-import { ErrorSchema } from '../../registry/schemas.ts';
-import { bodyObject } from '../../registry/routes.ts';
+import { ErrorSchema } from '../../platform/http-schemas.ts';
+import { bodyObject } from '../../platform/http-schemas.ts';
 import { computeIncentive, validateIncentiveInput } from './rules.ts';
 import { computeReaderSubsidy, validateReaderSubsidyInput } from '../reader-subsidy/rules.ts';
 import { computeReceptionFee, validateReceptionFeeInput } from '../reception-fee/rules.ts';

@@ -7,8 +7,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf, requireInsurerAccess } from '../../platform/auth.ts';
 import { principalOf, type AuthGuard } from '../../platform/http.ts';
-import { errorResponses, InsurerNumberParam } from '../../registry/schemas.ts';
-import { bodyObject } from '../../registry/routes.ts';
+import { errorResponses, InsurerNumberParam } from '../../platform/http-schemas.ts';
+import { bodyObject } from '../../platform/http-schemas.ts';
 import type { NoticeService } from './service.ts';
 
 const MemberParams = Type.Object({ insurerNumber: Type.String(), memberId: Type.String() });
